@@ -1,0 +1,3 @@
+from config_service.cli.main import app
+
+app()

@@ -1,0 +1,167 @@
+"""create_app(): lifespan, routers, error handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from config_service import __version__
+from config_service.audit.endpoints import router as audit_router
+from config_service.auth.endpoints import router as auth_router
+from config_service.compat.endpoints import router as compat_router
+from config_service.configs.endpoints import admin_router as config_admin_router
+from config_service.configs.endpoints import team_router as config_team_router
+from config_service.configs.service import Keys
+from config_service.context import AppContext
+from config_service.db.engine import Database, make_engine
+from config_service.errors import AppError
+from config_service.kit.etag import etag_key
+from config_service.ops import metrics
+from config_service.ops.endpoints import router as ops_router
+from config_service.ops.middleware import RequestMiddleware
+from config_service.orgs.endpoints import router as orgs_router
+from config_service.settings import Settings
+from config_service.tokens.endpoints import router as tokens_router
+from config_service.tokens.service import LastUsedRecorder, Peppers
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """Hierarchical, multi-tenant configuration for AI agent platforms.
+
+Orgs are trees; each node has its own JSON config; a node's **effective config** is the
+RFC 7396 merge of the own configs along its lineage, root first. Every change is versioned,
+audited and can be rolled back. Errors are `application/problem+json` with a `code`.
+"""
+
+
+def problem_response(error: AppError, request: Request | None = None) -> Response:
+    headers = dict(error.headers)
+    if error.status in (401, 403):
+        metrics.AUTH_FAILURES.labels(str(error.status), error.code).inc()
+        log.warning(
+            "access refused",
+            extra={"status": error.status, "code": error.code, "path": request.url.path if request else None},
+        )
+    return Response(
+        orjson.dumps(error.body()), status_code=error.status, media_type="application/problem+json", headers=headers
+    )
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    if loc and loc[0] in ("query", "path", "header"):
+        return ".".join(str(p) for p in loc[1:])
+    return "/" + "/".join(parts) if parts else ""
+
+
+def _validation_problem(errors: list[dict[str, Any]]) -> AppError:
+    from config_service.errors import InvalidJson, InvalidRequest
+
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            return InvalidJson("the request body is not valid JSON")
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    path = _location(tuple(first.get("loc", ())))
+    message = str(first.get("msg", "invalid request"))
+    return InvalidRequest(f"{path or 'request'}: {message}", path=path)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_validation(request: Request, exc: RequestValidationError) -> Response:
+        return problem_response(_validation_problem(list(exc.errors())), request)
+
+    @app.exception_handler(ValidationError)
+    async def model_validation(request: Request, exc: ValidationError) -> Response:
+        return problem_response(_validation_problem(list(exc.errors())), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        from config_service.errors import NotFound
+
+        if exc.status_code == 404:
+            return problem_response(NotFound("no such route"), request)
+        error = AppError(str(exc.detail))
+        error.status = exc.status_code
+        error.code = "method_not_allowed" if exc.status_code == 405 else "http_error"
+        error.title = str(exc.detail)
+        return problem_response(error, request)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__))
+        return problem_response(AppError("an internal error occurred; it has been logged"), request)
+
+
+def build_context(settings: Settings) -> AppContext:
+    assert settings.database_url and settings.admin_token and settings.token_pepper and settings.secrets_key
+    db = Database(make_engine(settings.database_url, pool_size=settings.db_pool_size))
+    return AppContext(
+        settings=settings,
+        db=db,
+        peppers=Peppers(settings.secret("token_pepper"), settings.secret("token_pepper_previous")),
+        keys=Keys(etag_key=etag_key(settings.secret("secrets_key"))),
+        last_used=LastUsedRecorder(),
+        admin_token=settings.secret("admin_token"),
+        internal_token=settings.secret("internal_service_token"),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The ASGI app. `settings` must be complete (database URL and keys resolved)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = build_context(settings)
+        app.state.ctx = ctx
+        flusher = asyncio.create_task(ctx.last_used.run(ctx.db, settings.last_used_flush_seconds))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            with contextlib.suppress(Exception):
+                async with ctx.db.transaction() as session:
+                    await ctx.last_used.flush(session)
+            await ctx.db.dispose()
+
+    app = FastAPI(
+        title="Config Service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(ops_router)
+    for router in (
+        auth_router,
+        orgs_router,
+        config_team_router,
+        config_admin_router,
+        tokens_router,
+        audit_router,
+        compat_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,83 @@
+"""Every query on audit_events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.models import AuditEvent
+
+NOTIFY_CHANNEL = "config_service_changes"
+
+
+async def insert_event(
+    session: AsyncSession,
+    *,
+    org_id: str | None,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    details: dict[str, Any],
+) -> int:
+    """Insert one event and NOTIFY its id: PostgreSQL delivers it only if the transaction commits."""
+    result = await session.execute(
+        insert(AuditEvent)
+        .values(
+            org_id=org_id,
+            actor=actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            details=details,
+        )
+        .returning(AuditEvent.id)
+    )
+    event_id = result.scalar_one()
+    await session.execute(
+        text("SELECT pg_notify(:channel, :payload)"),
+        {"channel": NOTIFY_CHANNEL, "payload": str(event_id)},
+    )
+    return event_id
+
+
+async def list_events(
+    session: AsyncSession,
+    org_id: str,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int | None = 50,
+) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.org_id == org_id)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if target_id is not None:
+        query = query.where(AuditEvent.target_id == target_id)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    query = query.order_by(AuditEvent.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    result = await session.execute(query)
+    return list(result.scalars())
+
+
+async def count_events(session: AsyncSession, org_id: str, action: str | None = None) -> int:
+    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.org_id == org_id)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    return (await session.execute(query)).scalar_one()

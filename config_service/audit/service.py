@@ -1,0 +1,140 @@
+"""Recording and reading the audit log. Details never carry a secret or a token."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.audit import repository
+from config_service.audit.schemas import AuditEventOut, AuditPage
+from config_service.auth.principal import Principal
+from config_service.errors import InvalidRequest
+
+ACTIONS = (
+    "org.created",
+    "org.deleted",
+    "node.created",
+    "node.renamed",
+    "node.moved",
+    "node.deleted",
+    "config.written",
+    "config.rolled_back",
+    "locks.changed",
+    "token.issued",
+    "token.revoked",
+    "schema.created",
+    "schema.updated",
+    "schema.deleted",
+    "secrets.read",
+)
+
+
+async def record(
+    session: AsyncSession,
+    principal: Principal | str,
+    action: str,
+    *,
+    org_id: str | None,
+    target_type: str,
+    target_id: str | None,
+    details: dict[str, Any] | None = None,
+) -> int:
+    assert action in ACTIONS, action
+    actor = principal if isinstance(principal, str) else principal.subject
+    return await repository.insert_event(
+        session,
+        org_id=org_id,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details or {},
+    )
+
+
+def _encode_cursor(event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"a:{event_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, value = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 1)
+        if kind != "a":
+            raise ValueError
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("cursor is not one this service issued", path="cursor") from None
+
+
+def _out(event: Any) -> AuditEventOut:
+    return AuditEventOut.model_validate(event, from_attributes=True)
+
+
+async def list_events(
+    session: AsyncSession,
+    org_id: str,
+    *,
+    actor: str | None,
+    action: str | None,
+    target_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> AuditPage:
+    before_id = _decode_cursor(cursor) if cursor else None
+    rows = await repository.list_events(
+        session,
+        org_id,
+        actor=actor,
+        action=action,
+        target_id=target_id,
+        since=since,
+        until=until,
+        before_id=before_id,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _encode_cursor(rows[-1].id) if more and rows else None
+    return AuditPage(items=[_out(row) for row in rows], next_cursor=next_cursor)
+
+
+EXPORT_COLUMNS = ("id", "at", "org_id", "actor", "action", "target_type", "target_id", "details")
+
+
+async def export(
+    session: AsyncSession,
+    org_id: str,
+    fmt: str,
+    *,
+    actor: str | None,
+    action: str | None,
+    target_id: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[bytes, str]:
+    rows = await repository.list_events(
+        session, org_id, actor=actor, action=action, target_id=target_id, since=since, until=until, limit=None
+    )
+    items = [_out(row).model_dump(mode="json") for row in rows]
+    if fmt == "json":
+        return orjson.dumps(items), "application/json"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for item in items:
+        writer.writerow(
+            [
+                orjson.dumps(item[col]).decode() if col == "details" else ("" if item[col] is None else item[col])
+                for col in EXPORT_COLUMNS
+            ]
+        )
+    return buffer.getvalue().encode(), "text/csv; charset=utf-8"

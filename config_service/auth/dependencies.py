@@ -1,0 +1,99 @@
+"""Request → Principal, and the `Annotated` dependencies every route states (DESIGN §4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from config_service.auth import policy
+from config_service.auth.principal import Kind, Principal
+from config_service.context import AppContext
+from config_service.errors import InvalidRequest, Unauthenticated
+from config_service.kit import tokens as tk
+from config_service.kit.ids import is_valid_id
+from config_service.tokens import service as tokens
+
+UNAUTHENTICATED = "a valid bearer token is required"
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+
+
+async def _resolve(ctx: AppContext, token: str) -> Principal | None:
+    if not token or len(token) > 512:
+        return None
+    if "." not in token:
+        if tk.same(token, ctx.admin_token):
+            return Principal(Kind.GLOBAL_ADMIN)
+        if ctx.internal_token and tk.same(token, ctx.internal_token):
+            return Principal(Kind.INTERNAL)
+        return None
+    async with ctx.db.transaction() as session:
+        return await tokens.authenticate(session, ctx.peppers, token)
+
+
+async def get_principal(request: Request) -> Principal:
+    """Who is calling. Expired, revoked, malformed and unknown tokens all get the same 401."""
+    ctx: AppContext = request.app.state.ctx
+    principal: Principal | None = None
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            principal = await _resolve(ctx, token.strip())
+    if principal is None:
+        internal = request.headers.get("x-internal-service")
+        if internal and ctx.internal_token and tk.same(internal, ctx.internal_token):
+            principal = Principal(Kind.INTERNAL)
+    if principal is None:
+        raise Unauthenticated(UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
+    ctx.last_used.touch(principal)
+    request.state.principal = principal
+    return principal
+
+
+AnyPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def _path_ids(request: Request) -> None:
+    for name in ("org_id", "node_id"):
+        value = request.path_params.get(name)
+        if value is not None and not is_valid_id(value):
+            raise InvalidRequest(f"'{name}' is not a valid identifier", path=name)
+
+
+async def global_admin(request: Request, principal: AnyPrincipal) -> Principal:
+    policy.require_global_admin(principal)
+    _path_ids(request)
+    return principal
+
+
+async def org_admin(request: Request, principal: AnyPrincipal) -> Principal:
+    policy.require_org_admin(principal, request.path_params["org_id"])
+    _path_ids(request)
+    return principal
+
+
+async def team(principal: AnyPrincipal) -> Principal:
+    policy.require_team(principal)
+    return principal
+
+
+async def node_reader(request: Request, principal: AnyPrincipal) -> Principal:
+    """Admin of the org, or the team token of the node in the path (`config:read`)."""
+    policy.require_node_reader(
+        principal, request.path_params["org_id"], request.path_params["node_id"], "config:read"
+    )
+    _path_ids(request)
+    return principal
+
+
+GlobalAdmin = Annotated[Principal, Depends(global_admin)]
+OrgAdmin = Annotated[Principal, Depends(org_admin)]
+Team = Annotated[Principal, Depends(team)]
+NodeReader = Annotated[Principal, Depends(node_reader)]

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from config_service.auth.dependencies import AnyPrincipal
+from config_service.auth.principal import ALL_SCOPES
+
+router = APIRouter(tags=["auth"])
+
+
+class Me(BaseModel):
+    role: str
+    auth_kind: str
+    org_id: str | None
+    team_node_id: str | None
+    subject: str
+    can_write: bool
+    scopes: list[str]
+    permissions: list[str]
+
+
+@router.get("/auth/me", response_model=Me, operation_id="auth_me")
+async def auth_me(principal: AnyPrincipal) -> Me:
+    """The calling principal. Admins hold every team scope within their reach."""
+    scopes = sorted(principal.scopes) if principal.kind == "team" else (
+        sorted(ALL_SCOPES) if principal.is_admin else []
+    )
+    return Me(
+        role=principal.role,
+        auth_kind=principal.kind.value,
+        org_id=principal.org_id,
+        team_node_id=principal.node_id,
+        subject=principal.subject,
+        can_write=principal.can_write,
+        scopes=scopes,
+        permissions=principal.permissions(),
+    )

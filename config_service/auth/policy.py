@@ -1,0 +1,51 @@
+"""Every authorisation decision, in one place (DESIGN §4). Tested as a matrix."""
+
+from __future__ import annotations
+
+from config_service.auth.principal import Kind, Principal
+from config_service.errors import Forbidden, InsufficientScope
+
+
+def require_global_admin(principal: Principal) -> None:
+    if principal.kind is not Kind.GLOBAL_ADMIN:
+        raise Forbidden("this call needs the global admin token")
+
+
+def require_org_admin(principal: Principal, org_id: str) -> None:
+    """Global admin, or the admin of exactly this org."""
+    if principal.kind is Kind.GLOBAL_ADMIN:
+        return
+    if principal.kind is Kind.ORG_ADMIN and principal.org_id == org_id:
+        return
+    if principal.kind is Kind.ORG_ADMIN:
+        raise Forbidden("an org-admin token cannot act on another org")
+    raise Forbidden("this call needs an admin token")
+
+
+def require_team(principal: Principal, scope: str | None = None) -> None:
+    """A team token (optionally with `scope`), acting on its own node."""
+    if principal.kind is not Kind.TEAM:
+        raise Forbidden("this call needs a team token; admins use /admin/orgs/{org}/nodes/{node}/…")
+    if scope is not None:
+        require_scope(principal, scope)
+
+
+def require_scope(principal: Principal, scope: str) -> None:
+    if principal.kind is Kind.TEAM and scope not in principal.scopes:
+        raise InsufficientScope(f"this token lacks the '{scope}' scope")
+
+
+def require_node_reader(principal: Principal, org_id: str, node_id: str, scope: str) -> None:
+    """An admin of the org, or the team token of exactly this node holding `scope`."""
+    if principal.kind is Kind.TEAM:
+        if principal.org_id != org_id or principal.node_id != node_id:
+            raise Forbidden("a team token can only reach its own node")
+        require_scope(principal, scope)
+        return
+    require_org_admin(principal, org_id)
+
+
+def require_internal_or_admin(principal: Principal) -> None:
+    if principal.kind in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
+        return
+    raise Forbidden("this call needs the internal service token or the global admin token")

@@ -1,0 +1,70 @@
+"""Who is calling (DESIGN §4)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    GLOBAL_ADMIN = "global_admin"
+    ORG_ADMIN = "org_admin"
+    TEAM = "team"
+    INTERNAL = "internal_service"
+
+
+class Scope(StrEnum):
+    CONFIG_READ = "config:read"
+    CONFIG_WRITE = "config:write"
+    SECRETS_READ = "secrets:read"
+    RUNS_WRITE = "runs:write"
+
+
+ALL_SCOPES = frozenset(Scope)
+DEFAULT_TEAM_SCOPES = (Scope.CONFIG_READ, Scope.SECRETS_READ, Scope.RUNS_WRITE)
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: Kind
+    org_id: str | None = None
+    node_id: str | None = None
+    token_id: uuid.UUID | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind in (Kind.GLOBAL_ADMIN, Kind.ORG_ADMIN)
+
+    @property
+    def subject(self) -> str:
+        """The actor name written to audit rows and `updated_by`: never a token."""
+        if self.kind is Kind.GLOBAL_ADMIN:
+            return "admin"
+        if self.kind is Kind.INTERNAL:
+            return "internal"
+        if self.kind is Kind.ORG_ADMIN:
+            return f"org-admin:{self.org_id}:{self.token_id}"
+        return f"team:{self.org_id}/{self.node_id}:{self.token_id}"
+
+    @property
+    def role(self) -> str:
+        if self.is_admin:
+            return "admin"
+        return "team" if self.kind is Kind.TEAM else "internal"
+
+    @property
+    def can_write(self) -> bool:
+        if self.is_admin:
+            return True
+        return self.kind is Kind.TEAM and Scope.CONFIG_WRITE in self.scopes
+
+    def permissions(self) -> list[str]:
+        if self.kind is Kind.GLOBAL_ADMIN:
+            return ["orgs:manage", "org:*", "integrations:manage", "routing:lookup", "tokens:exchange"]
+        if self.kind is Kind.ORG_ADMIN:
+            return [f"org:{self.org_id}:*", "routing:lookup"]
+        if self.kind is Kind.INTERNAL:
+            return ["routing:lookup", "tokens:exchange", "runs:write", "runs:read", "runs:cleanup"]
+        return [f"node:{self.org_id}/{self.node_id}:{scope}" for scope in sorted(self.scopes)]

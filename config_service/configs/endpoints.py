@@ -1,0 +1,225 @@
+"""Config routes: the team's own node (`/config/me…`) and any node for admins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from config_service.auth import policy
+from config_service.auth.dependencies import Context, OrgAdmin, Team
+from config_service.auth.principal import Principal, Scope
+from config_service.compat.legacy import DEPRECATION_HEADERS
+from config_service.configs import service
+from config_service.configs.changes import Rollback
+from config_service.configs.requests import WriteRequest, parse_patch, parse_put
+from config_service.configs.schemas import (
+    EffectiveView,
+    HistoryPage,
+    LocksView,
+    LocksWrite,
+    OwnView,
+    RawView,
+    RollbackRequest,
+    WriteResult,
+)
+from config_service.configs.validators import Precondition, none_match, parse_tags
+from config_service.context import AppContext
+from config_service.errors import InvalidRequest
+from config_service.http import json_response, quoted
+
+team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
+admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+
+
+# ---- shared handlers -------------------------------------------------------------------
+
+
+async def effective_response(
+    ctx: AppContext, request: Request, org_id: str, node_id: str, *, reveal: bool
+) -> Response:
+    async with ctx.db.transaction() as session:
+        view = await service.read_effective(session, ctx.keys, org_id, node_id, reveal_secrets=reveal)
+    headers = {"ETag": quoted(view.etag)}
+    if reveal:
+        headers["Cache-Control"] = "no-store"
+    if none_match(request.headers.get("if-none-match"), view.etag):
+        return Response(status_code=304, headers=headers)
+    return json_response(view, headers=headers)
+
+
+async def write_response(
+    ctx: AppContext,
+    request: Request,
+    principal: Principal,
+    org_id: str,
+    node_id: str,
+    parsed: WriteRequest,
+    *,
+    own_resource: bool,
+) -> Response:
+    tags = parse_tags(request.headers.get("if-match"))
+    precondition = Precondition(tags, own_resource=own_resource) if tags else None
+    async with ctx.db.transaction() as session:
+        result = await service.write(
+            session, ctx.keys, principal, org_id, node_id, parsed.change,
+            reason=parsed.reason, precondition=precondition,
+        )
+    headers = {"ETag": quoted(str(result.version) if own_resource else result.etag)}
+    if parsed.legacy:
+        headers.update(DEPRECATION_HEADERS)
+    return json_response(result, headers=headers)
+
+
+async def rollback_body(request: Request) -> WriteRequest:
+    from config_service.http import json_body
+
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object {\"version\": N}", path="")
+    parsed = RollbackRequest.model_validate(body)
+    return WriteRequest(Rollback(parsed.version, parsed.restore_secrets), parsed.reason)
+
+
+async def history_page(
+    ctx: AppContext, org_id: str, node_id: str, limit: int, before_version: int | None, cursor: str | None,
+    include_full: bool,
+) -> HistoryPage:
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InvalidRequest("cursor is not one this service issued", path="cursor")
+        before_version = int(cursor)
+    async with ctx.db.transaction() as session:
+        return await service.history(
+            session, org_id, node_id, limit=limit, before_version=before_version, include_full=include_full
+        )
+
+
+# ---- team ---------------------------------------------------------------------------------
+
+
+@team_router.get("", response_model=EffectiveView, operation_id="config_me_get")
+@team_router.get("/effective", response_model=EffectiveView, operation_id="config_me_effective")
+async def get_me(ctx: Context, request: Request, principal: Team) -> Response:
+    """The team's effective config. Plaintext secrets only with `secrets:read` (then `no-store`)."""
+    policy.require_scope(principal, Scope.CONFIG_READ)
+    reveal = Scope.SECRETS_READ in principal.scopes
+    return await effective_response(ctx, request, principal.org_id, principal.node_id, reveal=reveal)
+
+
+@team_router.get("/raw", response_model=RawView, operation_id="config_me_raw")
+async def get_me_raw(ctx: Context, principal: Team) -> RawView:
+    policy.require_scope(principal, Scope.CONFIG_READ)
+    async with ctx.db.transaction() as session:
+        return await service.read_raw(session, principal.org_id, principal.node_id)
+
+
+@team_router.patch("", response_model=WriteResult, operation_id="config_me_patch")
+async def patch_me(ctx: Context, request: Request, principal: Team) -> Response:
+    """Merge patch (`application/json`, `application/merge-patch+json`: `{"config": …}`) or
+    RFC 6902 (`application/json-patch+json`). `If-Match`: the effective etag or `"v<version>"`."""
+    policy.require_scope(principal, Scope.CONFIG_WRITE)
+    parsed = await parse_patch(request)
+    return await write_response(ctx, request, principal, principal.org_id, principal.node_id, parsed, own_resource=False)
+
+
+@team_router.put("", response_model=WriteResult, operation_id="config_me_put")
+async def put_me(ctx: Context, request: Request, principal: Team) -> Response:
+    """Replace the own config (`null` values are tombstones). Legacy `{"patch": …}` = PATCH."""
+    policy.require_scope(principal, Scope.CONFIG_WRITE)
+    parsed = await parse_put(request)
+    return await write_response(ctx, request, principal, principal.org_id, principal.node_id, parsed, own_resource=False)
+
+
+@team_router.get("/history", response_model=HistoryPage, operation_id="config_me_history")
+async def get_me_history(
+    ctx: Context,
+    principal: Team,
+    limit: Limit = 50,
+    before_version: Annotated[int | None, Query(ge=1)] = None,
+    cursor: str | None = None,
+    include_full: bool = False,
+) -> HistoryPage:
+    policy.require_scope(principal, Scope.CONFIG_READ)
+    return await history_page(ctx, principal.org_id, principal.node_id, limit, before_version, cursor, include_full)
+
+
+@team_router.post("/rollback", response_model=WriteResult, operation_id="config_me_rollback")
+async def rollback_me(ctx: Context, request: Request, principal: Team) -> Response:
+    policy.require_scope(principal, Scope.CONFIG_WRITE)
+    parsed = await rollback_body(request)
+    return await write_response(ctx, request, principal, principal.org_id, principal.node_id, parsed, own_resource=False)
+
+
+# ---- admin --------------------------------------------------------------------------------
+
+
+@admin_router.get("/config", response_model=OwnView, operation_id="node_config_get")
+async def get_node_config(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
+    """The node's own config (secrets masked). `ETag: "<version>"`."""
+    async with ctx.db.transaction() as session:
+        view = await service.read_own(session, org_id, node_id)
+    headers = {"ETag": quoted(str(view.version))}
+    if none_match(request.headers.get("if-none-match"), str(view.version)):
+        return Response(status_code=304, headers=headers)
+    return json_response(view, headers=headers)
+
+
+@admin_router.patch("/config", response_model=WriteResult, operation_id="node_config_patch")
+async def patch_node_config(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
+    parsed = await parse_patch(request)
+    return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
+
+
+@admin_router.put("/config", response_model=WriteResult, operation_id="node_config_put")
+async def put_node_config(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
+    parsed = await parse_put(request)
+    return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
+
+
+@admin_router.post("/config/rollback", response_model=WriteResult, operation_id="node_config_rollback")
+async def rollback_node_config(
+    ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
+) -> Response:
+    parsed = await rollback_body(request)
+    return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
+
+
+@admin_router.get("/effective", response_model=EffectiveView, operation_id="node_effective")
+async def get_node_effective(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
+    return await effective_response(ctx, request, org_id, node_id, reveal=False)
+
+
+@admin_router.get("/raw", response_model=RawView, operation_id="node_raw")
+async def get_node_raw(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str) -> RawView:
+    async with ctx.db.transaction() as session:
+        return await service.read_raw(session, org_id, node_id)
+
+
+@admin_router.get("/history", response_model=HistoryPage, operation_id="node_history")
+async def get_node_history(
+    ctx: Context,
+    principal: OrgAdmin,
+    org_id: str,
+    node_id: str,
+    limit: Limit = 50,
+    before_version: Annotated[int | None, Query(ge=1)] = None,
+    cursor: str | None = None,
+    include_full: bool = False,
+) -> HistoryPage:
+    return await history_page(ctx, org_id, node_id, limit, before_version, cursor, include_full)
+
+
+@admin_router.get("/locks", response_model=LocksView, operation_id="node_locks_get")
+async def get_locks(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str) -> LocksView:
+    async with ctx.db.transaction() as session:
+        return await service.read_locks(session, org_id, node_id)
+
+
+@admin_router.put("/locks", response_model=LocksView, operation_id="node_locks_put")
+async def put_locks(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, body: LocksWrite) -> LocksView:
+    """Lock JSON Pointers at this node: nodes below cannot change them (403 `locked_path`)."""
+    async with ctx.db.transaction() as session:
+        return await service.set_locks(session, principal, org_id, node_id, body.locked_paths, body.reason)

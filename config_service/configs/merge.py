@@ -1,0 +1,98 @@
+"""PURE: the merge of own configs along a lineage into an effective config (DESIGN §5).
+
+`merge(base, layer)` is RFC 7396: objects merge key by key, lists and scalars replace,
+`null` removes the key (a tombstone), unmentioned keys are inherited. Locked paths
+(rule 6) keep the value — or absence — they have in the effective config of the node
+that locked them, whatever the layers below say.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from config_service.kit.pointer import ABSENT, get_path, parse_pointer, restore_path
+
+
+@dataclass(frozen=True)
+class Layer:
+    node_id: str
+    config: dict[str, Any]
+    locked_paths: Sequence[str] = ()
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class ActiveLock:
+    path: str
+    tokens: list[str]
+    node_id: str
+    snapshot: dict[str, Any] = field(repr=False)
+
+
+def merge(base: Any, layer: Any) -> Any:
+    """RFC 7396 merge of `layer` onto `base`; returns a new value, inputs untouched."""
+    if not isinstance(layer, dict):
+        return copy.deepcopy(layer)
+    result: dict[str, Any] = copy.deepcopy(base) if isinstance(base, dict) else {}
+    for key, value in layer.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict):
+            result[key] = merge(result.get(key), value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def effective_chain(layers: Sequence[Layer]) -> list[dict[str, Any]]:
+    """The effective config of every node on the lineage, root first."""
+    results: list[dict[str, Any]] = []
+    effective: dict[str, Any] = {}
+    active: list[ActiveLock] = []
+    for layer in layers:
+        effective = merge(effective, layer.config)
+        for lock in active:
+            restore_path(effective, lock.tokens, lock.snapshot)
+        results.append(effective)
+        if layer.locked_paths:
+            snapshot = copy.deepcopy(effective)
+            for path in layer.locked_paths:
+                active.append(ActiveLock(path, parse_pointer(path), layer.node_id, snapshot))
+    return results
+
+
+def effective_config(layers: Sequence[Layer]) -> dict[str, Any]:
+    """effective(node) for the last layer of a root-first lineage."""
+    if not layers:
+        return {}
+    return effective_chain(layers)[-1]
+
+
+def inherited_locks(ancestors: Sequence[Layer]) -> list[tuple[str, str]]:
+    """(path, locking node) of every lock set strictly above the node being written."""
+    return [(path, layer.node_id) for layer in ancestors for path in layer.locked_paths]
+
+
+def lock_violation(
+    old_own: dict[str, Any], new_own: dict[str, Any], locks: Sequence[tuple[str, str]]
+) -> str | None:
+    """The first locked path a write from `old_own` to `new_own` would break, else None.
+
+    A write breaks a lock if it changes the own config at or under the path, or puts a
+    `null` or a non-object at a proper prefix of it.
+    """
+    for path, _node in locks:
+        tokens = parse_pointer(path)
+        if get_path(old_own, tokens) != get_path(new_own, tokens):
+            return path
+        for end in range(1, len(tokens)):
+            prefix = tokens[:end]
+            new_value = get_path(new_own, prefix)
+            if new_value is ABSENT or isinstance(new_value, dict):
+                continue
+            if get_path(old_own, prefix) != new_value:
+                return path
+    return None

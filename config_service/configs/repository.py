@@ -1,0 +1,212 @@
+"""Every query on node_configurations and node_config_versions. The lineage is one query."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.models import NodeConfigVersion, NodeConfiguration
+
+MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class LineageRow:
+    org_id: str
+    node_id: str
+    parent_node_id: str | None
+    node_type: str
+    name: str
+    node_uid: uuid.UUID
+    depth: int
+    config_json: dict[str, Any]
+    version: int
+    locked_paths: list[str]
+    updated_at: datetime
+    updated_by: str | None
+
+
+_LINEAGE = """
+WITH RECURSIVE lineage AS (
+    SELECT n.org_id, n.node_id, n.parent_node_id, n.node_type, n.name, n.node_uid, 1 AS hops
+    FROM org_nodes n
+    WHERE n.org_id = :org_id AND n.node_id = :node_id
+    UNION ALL
+    SELECT p.org_id, p.node_id, p.parent_node_id, p.node_type, p.name, p.node_uid, l.hops + 1
+    FROM org_nodes p
+    JOIN lineage l ON p.org_id = l.org_id AND p.node_id = l.parent_node_id
+    WHERE l.hops <= 64
+)
+SELECT l.org_id, l.node_id, l.parent_node_id, l.node_type, l.name, l.node_uid, l.hops,
+       c.config_json, c.version, c.locked_paths, c.updated_at, c.updated_by
+FROM lineage l
+JOIN node_configurations c ON c.org_id = l.org_id AND c.node_id = l.node_id
+ORDER BY l.hops DESC
+"""
+
+_LINEAGE_SQL = text(_LINEAGE)
+_LINEAGE_FOR_SHARE_SQL = text(_LINEAGE + " FOR SHARE OF c")
+
+_SUBTREE_SQL = text(
+    """
+WITH RECURSIVE subtree AS (
+    SELECT n.org_id, n.node_id, n.parent_node_id, 0 AS below
+    FROM org_nodes n
+    WHERE n.org_id = :org_id AND n.node_id = :node_id
+    UNION ALL
+    SELECT c.org_id, c.node_id, c.parent_node_id, s.below + 1
+    FROM org_nodes c
+    JOIN subtree s ON c.org_id = s.org_id AND c.parent_node_id = s.node_id
+    WHERE s.below <= 64
+)
+SELECT s.node_id, s.parent_node_id, s.below, c.config_json, c.version, c.locked_paths
+FROM subtree s
+JOIN node_configurations c ON c.org_id = s.org_id AND c.node_id = s.node_id
+ORDER BY s.below, s.node_id
+"""
+)
+
+
+@dataclass(frozen=True)
+class SubtreeRow:
+    node_id: str
+    parent_node_id: str | None
+    below: int
+    config_json: dict[str, Any]
+    version: int
+    locked_paths: list[str]
+
+
+async def lineage(session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False) -> list[LineageRow]:
+    """The nodes from the root down to `node_id`, with their own configs, root first."""
+    statement = _LINEAGE_FOR_SHARE_SQL if for_share else _LINEAGE_SQL
+    result = await session.execute(statement, {"org_id": org_id, "node_id": node_id})
+    rows = result.all()
+    count = len(rows)
+    return [
+        LineageRow(
+            org_id=r.org_id,
+            node_id=r.node_id,
+            parent_node_id=r.parent_node_id,
+            node_type=r.node_type,
+            name=r.name,
+            node_uid=r.node_uid,
+            depth=count - r.hops + 1,
+            config_json=r.config_json,
+            version=r.version,
+            locked_paths=r.locked_paths,
+            updated_at=r.updated_at,
+            updated_by=r.updated_by,
+        )
+        for r in rows
+    ]
+
+
+async def subtree(session: AsyncSession, org_id: str, node_id: str) -> list[SubtreeRow]:
+    """`node_id` and every descendant, parents before children."""
+    result = await session.execute(_SUBTREE_SQL, {"org_id": org_id, "node_id": node_id})
+    return [
+        SubtreeRow(r.node_id, r.parent_node_id, r.below, r.config_json, r.version, r.locked_paths)
+        for r in result.all()
+    ]
+
+
+async def lock_own(session: AsyncSession, org_id: str, node_id: str) -> NodeConfiguration | None:
+    """The node's own-config row, locked for update: writes to one node are serialised here."""
+    result = await session.execute(
+        select(NodeConfiguration)
+        .where(NodeConfiguration.org_id == org_id, NodeConfiguration.node_id == node_id)
+        .with_for_update()
+    )
+    return result.scalars().first()
+
+
+async def get_own(session: AsyncSession, org_id: str, node_id: str) -> NodeConfiguration | None:
+    result = await session.execute(
+        select(NodeConfiguration).where(NodeConfiguration.org_id == org_id, NodeConfiguration.node_id == node_id)
+    )
+    return result.scalars().first()
+
+
+async def create_initial(session: AsyncSession, org_id: str, node_id: str, actor: str) -> None:
+    """Own config `{}` at version 1, with its version row."""
+    await session.execute(
+        insert(NodeConfiguration).values(
+            org_id=org_id, node_id=node_id, config_json={}, version=1, updated_by=actor, locked_paths=[]
+        )
+    )
+    await session.execute(
+        insert(NodeConfigVersion).values(
+            org_id=org_id, node_id=node_id, version=1, config_json={}, diff=[], changed_by=actor, reason="created"
+        )
+    )
+
+
+async def write_version(
+    session: AsyncSession,
+    row: NodeConfiguration,
+    new_config: dict[str, Any],
+    diff: list[dict[str, Any]],
+    actor: str,
+    reason: str | None,
+) -> None:
+    """Replace the own config (a new object, so the JSONB change is seen) and add its version row."""
+    new_version = row.version + 1
+    row.config_json = new_config
+    row.version = new_version
+    row.updated_by = actor
+    row.updated_at = func.now()
+    await session.flush()
+    await session.execute(
+        insert(NodeConfigVersion).values(
+            org_id=row.org_id,
+            node_id=row.node_id,
+            version=new_version,
+            config_json=new_config,
+            diff=diff,
+            changed_by=actor,
+            reason=reason,
+        )
+    )
+    await session.refresh(row, ["updated_at"])
+
+
+async def set_locked_paths(session: AsyncSession, row: NodeConfiguration, paths: list[str]) -> None:
+    row.locked_paths = list(paths)
+    await session.flush()
+
+
+async def history(
+    session: AsyncSession, org_id: str, node_id: str, *, before_version: int | None, limit: int
+) -> list[NodeConfigVersion]:
+    query = select(NodeConfigVersion).where(
+        NodeConfigVersion.org_id == org_id, NodeConfigVersion.node_id == node_id
+    )
+    if before_version is not None:
+        query = query.where(NodeConfigVersion.version < before_version)
+    query = query.order_by(NodeConfigVersion.version.desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+async def get_version(session: AsyncSession, org_id: str, node_id: str, version: int) -> NodeConfigVersion | None:
+    result = await session.execute(
+        select(NodeConfigVersion).where(
+            NodeConfigVersion.org_id == org_id,
+            NodeConfigVersion.node_id == node_id,
+            NodeConfigVersion.version == version,
+        )
+    )
+    return result.scalars().first()
+
+
+async def touch_updated(session: AsyncSession, org_id: str, node_id: str) -> None:
+    await session.execute(
+        update(NodeConfiguration)
+        .where(NodeConfiguration.org_id == org_id, NodeConfiguration.node_id == node_id)
+        .values(updated_at=func.now())
+    )

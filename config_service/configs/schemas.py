@@ -1,0 +1,93 @@
+"""Request and response shapes of the config API (DESIGN §6, §7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConfigWrite(BaseModel):
+    """`PATCH` (merge patch) and `PUT` (replace) envelope."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    config: dict[str, Any]
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class RollbackRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    version: int = Field(ge=1)
+    reason: str | None = Field(default=None, max_length=2000)
+    restore_secrets: bool = False
+
+
+class LocksWrite(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    locked_paths: list[str] = Field(max_length=200)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class WriteResult(BaseModel):
+    org_id: str
+    node_id: str
+    version: int
+    etag: str
+    changed: bool
+    config: dict[str, Any]
+
+
+class EffectiveView(BaseModel):
+    org_id: str
+    node_id: str
+    version: int
+    etag: str
+    effective_config: dict[str, Any]
+    hierarchy: list[str]
+
+
+class OwnView(BaseModel):
+    org_id: str
+    node_id: str
+    version: int
+    config: dict[str, Any]
+    locked_paths: list[str]
+    updated_at: datetime
+    updated_by: str | None
+
+
+class LineageEntry(BaseModel):
+    node_id: str
+    node_type: str
+    name: str
+    parent_node_id: str | None
+    version: int
+
+
+class RawView(BaseModel):
+    lineage: list[LineageEntry]
+    configs: dict[str, dict[str, Any]]
+
+
+class HistoryItem(BaseModel):
+    version: int
+    changed_at: datetime
+    changed_by: str | None
+    reason: str | None
+    diff: list[dict[str, Any]]
+    config: dict[str, Any] | None = None
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryItem]
+    next_cursor: str | None
+
+
+class LocksView(BaseModel):
+    org_id: str
+    node_id: str
+    locked_paths: list[str]

@@ -1,0 +1,53 @@
+"""PURE: HTTP validators (`If-Match` / `If-None-Match`) for configs (DESIGN §6)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_OWN_VERSION_TAG = re.compile(r"^v(\d{1,10})$")
+
+
+def parse_tags(header: str | None) -> list[str] | None:
+    """The entity tags of an If-Match / If-None-Match header, unquoted; `*` kept as is."""
+    if header is None:
+        return None
+    tags = []
+    for part in header.split(","):
+        tag = part.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if len(tag) >= 2 and tag[0] == '"' and tag[-1] == '"':
+            tag = tag[1:-1]
+        if tag:
+            tags.append(tag)
+    return tags
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """What an `If-Match` conditions on: the own-config version, or the effective etag."""
+
+    tags: list[str]
+    own_resource: bool  # True on …/nodes/{node}/config, False on /config/me
+
+    def holds(self, version: int, effective_etag: str) -> bool:
+        for tag in self.tags:
+            if tag == "*":
+                return True
+            if self.own_resource:
+                if tag == str(version):
+                    return True
+                continue
+            match = _OWN_VERSION_TAG.match(tag)
+            if match and int(match.group(1)) == version:
+                return True
+            if tag == effective_etag:
+                return True
+        return False
+
+
+def none_match(header: str | None, etag: str) -> bool:
+    """True when `If-None-Match` names the current tag (→ 304)."""
+    tags = parse_tags(header)
+    return bool(tags) and ("*" in tags or etag in tags)

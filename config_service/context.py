@@ -1,0 +1,21 @@
+"""What one running service holds: settings, database, keys. Built once in the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config_service.configs.service import Keys
+from config_service.db.engine import Database
+from config_service.settings import Settings
+from config_service.tokens.service import LastUsedRecorder, Peppers
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    peppers: Peppers
+    keys: Keys
+    last_used: LastUsedRecorder
+    admin_token: str
+    internal_token: str | None

@@ -1,0 +1,56 @@
+"""Small HTTP helpers shared by the routers: fast JSON responses and client-JSON bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import Request, Response
+from pydantic import BaseModel
+
+from config_service.errors import InvalidConfig, InvalidJson, InvalidRequest
+from config_service.kit import jsondoc
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
+
+
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        content=orjson.dumps(to_jsonable(value)),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as JSON: 400 for invalid JSON, 422 for nesting no parser should follow."""
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidJson("the request body is empty; a JSON document is required")
+    try:
+        return jsondoc.parse(raw)
+    except jsondoc.JsonTooDeep:
+        raise InvalidConfig("JSON nested deeper than 32 levels", path="") from None
+    except jsondoc.JsonParseError as exc:
+        raise InvalidJson(f"the request body is not valid JSON: {exc}") from None
+
+
+def optional_reason(value: Any, path: str = "/reason") -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 2000:
+        raise InvalidRequest("reason must be a string of at most 2000 characters", path=path)
+    return value
+
+
+def quoted(tag: str) -> str:
+    return f'"{tag}"'

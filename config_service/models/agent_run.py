@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Float, Index, String, Text, Uuid, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from config_service.models.base import ID_LENGTH, Base, created_at_column
+
+
+class AgentRun(Base):
+    """One agent run, recorded against the config version it read (DESIGN §9)."""
+
+    __tablename__ = "agent_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    org_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    team_node_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    node_uid: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    agent_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default=text("'running'"))
+    input_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    output: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    trigger_source: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    config_version: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    config_versions: Mapped[dict[str, int] | None] = mapped_column(JSONB, nullable=True)
+    run_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB, nullable=True)
+
+    __table_args__ = (
+        Index("idx_agent_runs_org_team", "org_id", "team_node_id"),
+        Index("idx_agent_runs_created", text("created_at DESC")),
+        Index("idx_agent_runs_org_team_created", "org_id", "team_node_id", text("created_at DESC")),
+        Index(
+            "uq_agent_runs_idempotency",
+            "org_id",
+            "team_node_id",
+            "idempotency_key",
+            unique=True,
+        ),
+    )

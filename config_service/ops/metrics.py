@@ -1,0 +1,24 @@
+"""Prometheus metrics (DESIGN §13)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+REQUESTS = Counter(
+    "config_service_http_requests_total", "HTTP requests by route template", ["method", "route", "status"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "config_service_http_request_duration_seconds", "HTTP request latency by route template", ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    registry=REGISTRY,
+)
+AUTH_FAILURES = Counter(
+    "config_service_auth_failures_total", "401 and 403 answers by problem code", ["status", "code"],
+    registry=REGISTRY,
+)
+CACHE = Counter("config_service_cache_total", "Effective-config cache lookups", ["result"], registry=REGISTRY)
+DB_POOL = Gauge("config_service_db_pool_connections", "Database pool connections", ["state"], registry=REGISTRY)
+WATCHERS = Gauge("config_service_watchers", "Open watch streams and long polls", registry=REGISTRY)

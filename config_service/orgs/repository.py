@@ -1,0 +1,115 @@
+"""Every query on org_nodes (and the per-org advisory lock of tree changes)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.models import OrgNode
+
+_TREE_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
+
+_SUBTREE_IDS = text(
+    """
+WITH RECURSIVE subtree AS (
+    SELECT node_id, 0 AS below FROM org_nodes WHERE org_id = :org_id AND node_id = :node_id
+    UNION ALL
+    SELECT c.node_id, s.below + 1
+    FROM org_nodes c JOIN subtree s ON c.org_id = :org_id AND c.parent_node_id = s.node_id
+    WHERE s.below <= 64
+)
+SELECT node_id, below FROM subtree ORDER BY below DESC, node_id
+"""
+)
+
+_DEPTH = text(
+    """
+WITH RECURSIVE up AS (
+    SELECT node_id, parent_node_id, 1 AS depth FROM org_nodes WHERE org_id = :org_id AND node_id = :node_id
+    UNION ALL
+    SELECT p.node_id, p.parent_node_id, u.depth + 1
+    FROM org_nodes p JOIN up u ON p.org_id = :org_id AND p.node_id = u.parent_node_id
+    WHERE u.depth <= 64
+)
+SELECT max(depth) FROM up
+"""
+)
+
+
+async def lock_tree(session: AsyncSession, org_id: str) -> None:
+    """Serialise tree changes within one org; config writes take the same lock shared."""
+    await session.execute(_TREE_LOCK, {"k": f"org:{org_id}"})
+
+
+async def get(session: AsyncSession, org_id: str, node_id: str) -> OrgNode | None:
+    result = await session.execute(select(OrgNode).where(OrgNode.org_id == org_id, OrgNode.node_id == node_id))
+    return result.scalars().first()
+
+
+async def list_roots(session: AsyncSession, org_id: str | None = None) -> list[OrgNode]:
+    query = select(OrgNode).where(OrgNode.node_type == "org")
+    if org_id is not None:
+        query = query.where(OrgNode.org_id == org_id)
+    result = await session.execute(query.order_by(OrgNode.created_at.desc(), OrgNode.org_id))
+    return list(result.scalars())
+
+
+async def list_nodes(session: AsyncSession, org_id: str) -> list[OrgNode]:
+    result = await session.execute(
+        select(OrgNode).where(OrgNode.org_id == org_id).order_by(OrgNode.created_at, OrgNode.node_id)
+    )
+    return list(result.scalars())
+
+
+async def add(session: AsyncSession, node: OrgNode) -> OrgNode:
+    session.add(node)
+    await session.flush()
+    await session.refresh(node)
+    return node
+
+
+async def subtree_ids(session: AsyncSession, org_id: str, node_id: str) -> list[tuple[str, int]]:
+    """(node_id, levels below `node_id`) of the node and its descendants, deepest first."""
+    result = await session.execute(_SUBTREE_IDS, {"org_id": org_id, "node_id": node_id})
+    return [(r.node_id, r.below) for r in result.all()]
+
+
+async def depth(session: AsyncSession, org_id: str, node_id: str) -> int:
+    """Number of nodes from the root down to `node_id`, inclusive (the root has depth 1)."""
+    return (await session.execute(_DEPTH, {"org_id": org_id, "node_id": node_id})).scalar_one() or 0
+
+
+async def rename(session: AsyncSession, node: OrgNode, name: str) -> None:
+    node.name = name
+    node.updated_at = func.now()
+    await session.flush()
+    await session.refresh(node)
+
+
+async def move(session: AsyncSession, node: OrgNode, parent_node_id: str) -> None:
+    node.parent_node_id = parent_node_id
+    node.updated_at = func.now()
+    await session.flush()
+    await session.refresh(node)
+
+
+async def delete_nodes(session: AsyncSession, org_id: str, node_ids: list[str]) -> None:
+    """Delete nodes in one statement (so the parent FK sees the final state); configs,
+    versions and routing keys go with them by cascade."""
+    await session.execute(delete(OrgNode).where(OrgNode.org_id == org_id, OrgNode.node_id.in_(node_ids)))
+
+
+async def delete_org(session: AsyncSession, org_id: str) -> None:
+    await session.execute(delete(OrgNode).where(OrgNode.org_id == org_id))
+
+
+async def touch(session: AsyncSession, org_id: str, node_id: str) -> None:
+    await session.execute(
+        update(OrgNode).where(OrgNode.org_id == org_id, OrgNode.node_id == node_id).values(updated_at=func.now())
+    )
+
+
+async def destroy_org_data(session: AsyncSession, org_id: str) -> None:
+    """What an org delete removes besides its nodes: its data keys and runs (audit stays)."""
+    await session.execute(text("DELETE FROM org_keys WHERE org_id = :o"), {"o": org_id})
+    await session.execute(text("DELETE FROM agent_runs WHERE org_id = :o"), {"o": org_id})

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from config_service.kit.ids import ID_PATTERN
+
+Identifier = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
+
+
+class OrgCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    org_id: str = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class OrgOut(BaseModel):
+    org_id: str
+    name: str
+    node_uid: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrgList(BaseModel):
+    items: list[OrgOut]
+    next_cursor: str | None = None
+
+
+class NodeCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    node_id: str = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
+    parent_node_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("parent_node_id", "parent_id"),
+        pattern=ID_PATTERN,
+        max_length=64,
+        description="Defaults to the org root. `parent_id` is accepted as an alias.",
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    node_type: Literal["team"] = "team"
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class NodeUpdate(BaseModel):
+    """Rename (`name`) and/or move (`parent_node_id`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    parent_node_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("parent_node_id", "parent_id"),
+        pattern=ID_PATTERN,
+        max_length=64,
+    )
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class NodeOut(BaseModel):
+    org_id: str
+    node_id: str
+    node_uid: uuid.UUID
+    name: str
+    node_type: str
+    parent_node_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NodeList(BaseModel):
+    items: list[NodeOut]
+    next_cursor: str | None = None
+
+
+class TreeNode(BaseModel):
+    node_id: str
+    name: str
+    node_type: str
+    parent_node_id: str | None
+    children: list[TreeNode]
+
+
+class TreeOut(BaseModel):
+    org_id: str
+    root: TreeNode

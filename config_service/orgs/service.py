@@ -1,0 +1,202 @@
+"""Orgs and their trees (DESIGN §7 admin): create, list, rename, move, delete."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.audit import service as audit
+from config_service.auth.principal import Kind, Principal
+from config_service.configs import service as configs
+from config_service.errors import Conflict, Cycle, HasChildren, InvalidRequest, NotFound
+from config_service.models import OrgNode
+from config_service.orgs import repository
+from config_service.orgs.schemas import (
+    NodeCreate,
+    NodeOut,
+    NodeUpdate,
+    OrgCreate,
+    OrgOut,
+    TreeNode,
+    TreeOut,
+)
+from config_service.tokens import service as tokens
+
+MAX_DEPTH = 32
+
+
+def _org_out(node: OrgNode) -> OrgOut:
+    return OrgOut(
+        org_id=node.org_id, name=node.name, node_uid=node.node_uid, created_at=node.created_at, updated_at=node.updated_at
+    )
+
+
+def node_out(node: OrgNode) -> NodeOut:
+    return NodeOut.model_validate(node, from_attributes=True)
+
+
+async def get_node_or_404(session: AsyncSession, org_id: str, node_id: str) -> OrgNode:
+    node = await repository.get(session, org_id, node_id)
+    if node is None:
+        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+    return node
+
+
+async def create_org(session: AsyncSession, principal: Principal, body: OrgCreate) -> OrgOut:
+    await repository.lock_tree(session, body.org_id)
+    if await repository.get(session, body.org_id, body.org_id) is not None:
+        raise Conflict(f"org '{body.org_id}' already exists")
+    root = await repository.add(
+        session,
+        OrgNode(
+            org_id=body.org_id,
+            node_id=body.org_id,
+            parent_node_id=None,
+            node_type="org",
+            name=body.name or body.org_id,
+        ),
+    )
+    await configs.create_initial(session, body.org_id, body.org_id, principal.subject)
+    await audit.record(
+        session, principal, "org.created", org_id=body.org_id, target_type="org", target_id=body.org_id,
+        details={"name": root.name},
+    )
+    return _org_out(root)
+
+
+async def list_orgs(session: AsyncSession, principal: Principal) -> list[OrgOut]:
+    only = principal.org_id if principal.kind is Kind.ORG_ADMIN else None
+    return [_org_out(node) for node in await repository.list_roots(session, only)]
+
+
+async def get_org(session: AsyncSession, org_id: str) -> OrgOut:
+    return _org_out(await get_node_or_404(session, org_id, org_id))
+
+
+async def delete_org(session: AsyncSession, principal: Principal, org_id: str, *, cascade: bool) -> list[str]:
+    """Delete the whole org; returns the ids of the tokens it revoked."""
+    await repository.lock_tree(session, org_id)
+    await get_node_or_404(session, org_id, org_id)
+    nodes = await repository.list_nodes(session, org_id)
+    if len(nodes) > 1 and not cascade:
+        raise HasChildren(f"org '{org_id}' has {len(nodes) - 1} teams; pass ?cascade=true to delete them too")
+    revoked = await tokens.revoke_all_of_org(session, org_id)
+    await repository.delete_org(session, org_id)
+    await repository.destroy_org_data(session, org_id)
+    await audit.record(
+        session, principal, "org.deleted", org_id=org_id, target_type="org", target_id=org_id,
+        details={"nodes_deleted": len(nodes), "tokens_revoked": len(revoked)},
+    )
+    return [str(t) for t in revoked]
+
+
+async def create_node(session: AsyncSession, principal: Principal, org_id: str, body: NodeCreate) -> NodeOut:
+    await repository.lock_tree(session, org_id)
+    await get_node_or_404(session, org_id, org_id)
+    parent_id = body.parent_node_id or org_id
+    if await repository.get(session, org_id, parent_id) is None:
+        raise NotFound(f"parent node '{parent_id}' does not exist in org '{org_id}'")
+    if await repository.get(session, org_id, body.node_id) is not None:
+        raise Conflict(f"node '{body.node_id}' already exists in org '{org_id}'")
+    if await repository.depth(session, org_id, parent_id) + 1 > MAX_DEPTH:
+        raise InvalidRequest(f"a node under '{parent_id}' would be deeper than {MAX_DEPTH} levels", path="/parent_node_id")
+    node = await repository.add(
+        session,
+        OrgNode(
+            org_id=org_id,
+            node_id=body.node_id,
+            parent_node_id=parent_id,
+            node_type="team",
+            name=body.name or body.node_id,
+        ),
+    )
+    await configs.create_initial(session, org_id, body.node_id, principal.subject)
+    await audit.record(
+        session, principal, "node.created", org_id=org_id, target_type="node", target_id=body.node_id,
+        details={"parent_node_id": parent_id, "name": node.name, "reason": body.reason},
+    )
+    return node_out(node)
+
+
+async def list_nodes(session: AsyncSession, org_id: str) -> list[NodeOut]:
+    await get_node_or_404(session, org_id, org_id)
+    return [node_out(n) for n in await repository.list_nodes(session, org_id)]
+
+
+async def tree(session: AsyncSession, org_id: str) -> TreeOut:
+    await get_node_or_404(session, org_id, org_id)
+    nodes = await repository.list_nodes(session, org_id)
+    children: dict[str | None, list[OrgNode]] = {}
+    for n in nodes:
+        children.setdefault(n.parent_node_id, []).append(n)
+
+    def build(n: OrgNode) -> TreeNode:
+        kids = sorted(children.get(n.node_id, []), key=lambda c: c.node_id)
+        return TreeNode(
+            node_id=n.node_id, name=n.name, node_type=n.node_type, parent_node_id=n.parent_node_id,
+            children=[build(k) for k in kids],
+        )
+
+    root = next(n for n in nodes if n.parent_node_id is None)
+    return TreeOut(org_id=org_id, root=build(root))
+
+
+async def update_node(
+    session: AsyncSession, principal: Principal, org_id: str, node_id: str, body: NodeUpdate
+) -> tuple[NodeOut, bool]:
+    """Rename and/or move. Returns the node and whether it moved."""
+    await repository.lock_tree(session, org_id)
+    node = await get_node_or_404(session, org_id, node_id)
+    moved = False
+    fields = body.model_fields_set
+    if "name" in fields and body.name is not None and body.name != node.name:
+        before = node.name
+        await repository.rename(session, node, body.name)
+        await audit.record(
+            session, principal, "node.renamed", org_id=org_id, target_type="node", target_id=node_id,
+            details={"before": before, "after": body.name, "reason": body.reason},
+        )
+    if "parent_node_id" in fields and body.parent_node_id is not None and body.parent_node_id != node.parent_node_id:
+        if node.parent_node_id is None:
+            raise InvalidRequest("the org root cannot be moved", path="/parent_node_id")
+        new_parent = body.parent_node_id
+        if await repository.get(session, org_id, new_parent) is None:
+            raise NotFound(f"parent node '{new_parent}' does not exist in org '{org_id}'")
+        subtree = await repository.subtree_ids(session, org_id, node_id)
+        if new_parent in {nid for nid, _ in subtree}:
+            raise Cycle(f"'{new_parent}' is '{node_id}' or one of its descendants")
+        height = max(below for _, below in subtree)
+        new_depth = await repository.depth(session, org_id, new_parent) + 1 + height
+        if new_depth > MAX_DEPTH:
+            raise InvalidRequest(
+                f"after the move the subtree would reach depth {new_depth}; the limit is {MAX_DEPTH}",
+                path="/parent_node_id",
+            )
+        before = node.parent_node_id
+        await repository.move(session, node, new_parent)
+        await audit.record(
+            session, principal, "node.moved", org_id=org_id, target_type="node", target_id=node_id,
+            details={"from": before, "to": new_parent, "subtree": [nid for nid, _ in subtree][:1000], "reason": body.reason},
+        )
+        moved = True
+    return node_out(node), moved
+
+
+async def delete_node(
+    session: AsyncSession, principal: Principal, org_id: str, node_id: str, *, cascade: bool
+) -> list[str]:
+    """Delete a node (and with `cascade` its subtree); returns the revoked token ids."""
+    await repository.lock_tree(session, org_id)
+    node = await get_node_or_404(session, org_id, node_id)
+    if node.parent_node_id is None:
+        raise InvalidRequest("the org root is deleted with DELETE /admin/orgs/{org}", path="")
+    subtree = await repository.subtree_ids(session, org_id, node_id)
+    if len(subtree) > 1 and not cascade:
+        raise HasChildren(f"node '{node_id}' has descendants; pass ?cascade=true to delete them too")
+    ids = [nid for nid, _ in subtree]
+    revoked = await tokens.revoke_for_nodes(session, org_id, ids)
+    await repository.delete_nodes(session, org_id, ids)
+    await audit.record(
+        session, principal, "node.deleted", org_id=org_id, target_type="node", target_id=node_id,
+        details={"deleted": ids[:1000], "tokens_revoked": len(revoked)},
+    )
+    return [str(t) for t in revoked]

@@ -1,0 +1,121 @@
+"""Settings from the environment (and a `.env` file), per DESIGN §11.
+
+`production` (the default) requires every credential to be given; `development`
+generates what is missing once into the data directory and uses an embedded
+PostgreSQL when `DATABASE_URL` is unset.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "ADMIN_TOKEN", "TOKEN_PEPPER", "SECRETS_KEY")
+
+
+class SettingsError(RuntimeError):
+    """The configuration cannot start the service; the message says why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    config_service_env: Literal["production", "development"] = "production"
+    database_url: str | None = None
+    listen_database_url: str | None = None
+    admin_token: SecretStr | None = None
+    internal_service_token: SecretStr | None = None
+    token_pepper: SecretStr | None = None
+    token_pepper_previous: SecretStr | None = None
+    secrets_key: SecretStr | None = None
+    secrets_key_previous: SecretStr | None = None
+    config_service_data_dir: Path = Path(".config-service")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    max_body_bytes: int = 1024 * 1024
+    cache_enabled: bool = True
+    db_pool_size: int = Field(default=10, ge=1)
+    last_used_flush_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("admin_token", "internal_service_token")
+    @classmethod
+    def _no_dots(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and "." in value.get_secret_value():
+            raise ValueError("must not contain '.' (dots separate the parts of org and team tokens)")
+        return value
+
+    @property
+    def is_development(self) -> bool:
+        return self.config_service_env == "development"
+
+    def missing_for_production(self) -> list[str]:
+        values = {
+            "DATABASE_URL": self.database_url,
+            "ADMIN_TOKEN": self.admin_token,
+            "TOKEN_PEPPER": self.token_pepper,
+            "SECRETS_KEY": self.secrets_key,
+        }
+        return [name for name in REQUIRED_IN_PRODUCTION if not values[name]]
+
+    def check(self) -> None:
+        """Refuse to run with a configuration that cannot be right."""
+        if not self.is_development:
+            missing = self.missing_for_production()
+            if missing:
+                raise SettingsError(
+                    "CONFIG_SERVICE_ENV=production requires "
+                    + ", ".join(missing)
+                    + " to be set (see README: Settings)."
+                )
+        if self.secrets_key is not None:
+            try:
+                raw = base64.b64decode(self.secrets_key.get_secret_value(), validate=True)
+            except ValueError as exc:
+                raise SettingsError("SECRETS_KEY must be 32 random bytes, base64-encoded") from exc
+            if len(raw) != 32:
+                raise SettingsError("SECRETS_KEY must be 32 random bytes, base64-encoded")
+
+    def fill_development_secrets(self) -> None:
+        """In development, generate what is missing once and keep it in the data dir."""
+        if not self.is_development:
+            return
+        self.config_service_data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.config_service_data_dir / "dev-secrets.json"
+        stored: dict[str, str] = {}
+        if path.exists():
+            stored = json.loads(path.read_text())
+        generated = {
+            "admin_token": lambda: "dev-admin-" + secrets.token_urlsafe(24).replace(".", "_"),
+            "token_pepper": lambda: secrets.token_urlsafe(32),
+            "secrets_key": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        changed = False
+        for name, make in generated.items():
+            if getattr(self, name) is not None:
+                continue
+            if name not in stored:
+                stored[name] = make()
+                changed = True
+            setattr(self, name, SecretStr(stored[name]))
+        if changed:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh, indent=2)
+
+    def secret(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value.get_secret_value() if value is not None else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,99 @@
+"""Every query on team_tokens and org_admin_tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.models import OrgAdminToken, TeamToken
+
+TokenRow = TeamToken | OrgAdminToken
+
+
+async def find_team_token(session: AsyncSession, digests: list[str]) -> TeamToken | None:
+    result = await session.execute(select(TeamToken).where(TeamToken.token_hash.in_(digests)))
+    return result.scalars().first()
+
+
+async def find_admin_token(session: AsyncSession, digests: list[str]) -> OrgAdminToken | None:
+    result = await session.execute(select(OrgAdminToken).where(OrgAdminToken.token_hash.in_(digests)))
+    return result.scalars().first()
+
+
+async def list_team_tokens(session: AsyncSession, org_id: str, node_id: str) -> list[TeamToken]:
+    result = await session.execute(
+        select(TeamToken)
+        .where(TeamToken.org_id == org_id, TeamToken.team_node_id == node_id)
+        .order_by(TeamToken.created_at.desc(), TeamToken.id)
+    )
+    return list(result.scalars())
+
+
+async def list_admin_tokens(session: AsyncSession, org_id: str) -> list[OrgAdminToken]:
+    result = await session.execute(
+        select(OrgAdminToken)
+        .where(OrgAdminToken.org_id == org_id)
+        .order_by(OrgAdminToken.created_at.desc(), OrgAdminToken.id)
+    )
+    return list(result.scalars())
+
+
+async def get_team_token(session: AsyncSession, org_id: str, node_id: str, token_id: uuid.UUID) -> TeamToken | None:
+    result = await session.execute(
+        select(TeamToken)
+        .where(TeamToken.id == token_id, TeamToken.org_id == org_id, TeamToken.team_node_id == node_id)
+        .with_for_update()
+    )
+    return result.scalars().first()
+
+
+async def get_admin_token(session: AsyncSession, org_id: str, token_id: uuid.UUID) -> OrgAdminToken | None:
+    result = await session.execute(
+        select(OrgAdminToken).where(OrgAdminToken.id == token_id, OrgAdminToken.org_id == org_id).with_for_update()
+    )
+    return result.scalars().first()
+
+
+async def revoke_team_tokens_of_nodes(session: AsyncSession, org_id: str, node_ids: list[str]) -> list[uuid.UUID]:
+    result = await session.execute(
+        update(TeamToken)
+        .where(TeamToken.org_id == org_id, TeamToken.team_node_id.in_(node_ids), TeamToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(TeamToken.id)
+    )
+    return list(result.scalars())
+
+
+async def revoke_all_of_org(session: AsyncSession, org_id: str) -> list[uuid.UUID]:
+    teams = await session.execute(
+        update(TeamToken)
+        .where(TeamToken.org_id == org_id, TeamToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(TeamToken.id)
+    )
+    admins = await session.execute(
+        update(OrgAdminToken)
+        .where(OrgAdminToken.org_id == org_id, OrgAdminToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(OrgAdminToken.id)
+    )
+    return list(teams.scalars()) + list(admins.scalars())
+
+
+async def rehash(session: AsyncSession, row: TokenRow, token_hash: str, pepper_id: str) -> None:
+    row.token_hash = token_hash
+    row.pepper_id = pepper_id
+    await session.flush()
+
+
+async def record_last_used(session: AsyncSession, model: type[TokenRow], used: dict[uuid.UUID, datetime]) -> None:
+    for token_id, at in used.items():
+        await session.execute(
+            update(model)
+            .where(model.id == token_id)
+            .where((model.last_used_at.is_(None)) | (model.last_used_at < at))
+            .values(last_used_at=at)
+        )

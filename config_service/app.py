@@ -12,6 +12,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -78,6 +79,29 @@ def _validation_problem(errors: list[dict[str, Any]]) -> AppError:
     return InvalidRequest(f"{path or 'request'}: {message}", path=path)
 
 
+def database_problem(exc: DBAPIError) -> AppError:
+    """A database error as a problem, never with the statement or its parameters.
+
+    SQLSTATE class 22 ("data exception": a number out of range, a NUL character in text or
+    JSON, …) can only come from a value the client sent that validation let through: 422.
+    A lost or refused connection is the service's trouble, not the client's: 503.
+    """
+    import psycopg
+
+    from config_service.errors import InvalidRequest, ServiceUnavailable
+
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(orig, psycopg.errors.DataError):
+        log.warning("database refused a value", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
+        return InvalidRequest("the request holds a value the database cannot store (out of range or not storable text)")
+    if exc.connection_invalidated or isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
+        log.error("database unavailable", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
+        return ServiceUnavailable("the database is unavailable; retry later", headers={"Retry-After": "5"})
+    log.error("unhandled database error", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
+    return AppError("an internal error occurred; it has been logged")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
@@ -102,6 +126,10 @@ def install_error_handlers(app: FastAPI) -> None:
         error.code = "method_not_allowed" if exc.status_code == 405 else "http_error"
         error.title = str(exc.detail)
         return problem_response(error, request)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        return problem_response(database_problem(exc), request)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "ADMIN_TOKEN", "TOKEN_PEPPER", "SECRETS_KEY")
@@ -23,6 +23,15 @@ REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "ADMIN_TOKEN", "TOKEN_PEPPER", "SECRET
 
 class SettingsError(RuntimeError):
     """The configuration cannot start the service; the message says why."""
+
+
+def settings_errors(exc: ValidationError) -> str:
+    """A ValidationError of `Settings` as `NAME: problem; …`, without the offending values."""
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error.get("loc", ())).upper() or "settings"
+        parts.append(f"{name}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 class Settings(BaseSettings):
@@ -76,6 +85,13 @@ class Settings(BaseSettings):
                     + ", ".join(missing)
                     + " to be set (see README: Settings)."
                 )
+        if self.database_url:
+            from config_service.db.urls import DatabaseUrlError, sqlalchemy_url
+
+            try:
+                sqlalchemy_url(self.database_url)
+            except DatabaseUrlError as exc:
+                raise SettingsError(str(exc)) from None
         if self.secrets_key is not None:
             try:
                 raw = base64.b64decode(self.secrets_key.get_secret_value(), validate=True)

@@ -142,3 +142,108 @@ class ServerProcess:
 
 def unique_id(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def postmasters(pgdata: Path) -> list[int]:
+    """PIDs of the PostgreSQL postmasters serving `pgdata` (only the postmaster keeps `-D <dir>` in its command line)."""
+    import psutil
+
+    target = str(Path(pgdata).resolve())
+    found = []
+    for proc in psutil.process_iter(attrs=["pid", "name", "cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if proc.info.get("name") != "postgres" or "-D" not in cmdline:
+            continue
+        index = cmdline.index("-D")
+        if index + 1 < len(cmdline) and str(Path(cmdline[index + 1]).resolve()) == target:
+            found.append(proc.info["pid"])
+    return found
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1) -> bool:
+    """Poll `predicate` until it is true or `timeout` seconds passed; return its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return bool(predicate())
+        time.sleep(interval)
+
+
+def socket_and_tcp_forms(admin_url: str) -> tuple[str, int]:
+    """The unix-socket directory and port of the server behind `admin_url` (asked of the server itself)."""
+    from config_service.db.urls import libpq_url
+
+    with psycopg.connect(libpq_url(admin_url), autocommit=True) as conn:
+        directory = conn.execute("SHOW unix_socket_directories").fetchone()[0].split(",")[0].strip()
+        port = int(conn.execute("SHOW port").fetchone()[0])
+    return directory, port
+
+
+class TcpToUnixProxy:
+    """A TCP listener on 127.0.0.1 that forwards every connection to a PostgreSQL unix socket.
+
+    The server sees a unix-socket client, and PostgreSQL never offers SSL on unix sockets, so
+    this is a real PostgreSQL over TCP *without* SSL, whatever the server's own `ssl` setting.
+    """
+
+    def __init__(self, socket_dir: str, port: int) -> None:
+        self.target = f"{socket_dir}/.s.PGSQL.{port}"
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self._closed = False
+        import threading
+
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(self.target)
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._closed = True
+        self.listener.close()
+
+
+def copy_package(destination: Path) -> Path:
+    """A copy of the `config_service` package under `destination` (a release to modify in a test).
+
+    Run it with `cwd=destination` (or PYTHONPATH) so that it, not the working tree, is imported.
+    """
+    import shutil
+
+    target = destination / "config_service"
+    shutil.copytree(ROOT / "config_service", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return target

@@ -5,7 +5,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from config_service.db.urls import sqlalchemy_url
 from config_service.models import Base
@@ -16,6 +16,11 @@ if config.config_file_name is not None and not config.attributes.get("database_u
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+# Serialises migrations: two processes upgrading one database at once (two `serve` in
+# development sharing a data dir, or replicas started with `--migrate`) would otherwise race
+# to create the same tables. Held for the migration transaction only.
+MIGRATION_LOCK_KEY = 0x636F6E666967  # "config"
 
 
 def _database_url() -> str:
@@ -41,6 +46,7 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             context.run_migrations()
     engine.dispose()
 

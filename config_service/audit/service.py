@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -66,11 +66,18 @@ def _decode_cursor(cursor: str) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         kind, value = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 1)
-        if kind != "a":
+        if kind != "a" or not value.isascii() or not value.isdigit() or int(value) >= 2**63:
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("cursor is not one this service issued", path="cursor") from None
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time without a zone is read as UTC (the API's zone), whatever the database session's is."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _out(event: Any) -> AuditEventOut:
@@ -96,8 +103,8 @@ async def list_events(
         actor=actor,
         action=action,
         target_id=target_id,
-        since=since,
-        until=until,
+        since=_utc(since),
+        until=_utc(until),
         before_id=before_id,
         limit=limit + 1,
     )
@@ -122,7 +129,14 @@ async def export(
     until: datetime | None,
 ) -> tuple[bytes, str]:
     rows = await repository.list_events(
-        session, org_id, actor=actor, action=action, target_id=target_id, since=since, until=until, limit=None
+        session,
+        org_id,
+        actor=actor,
+        action=action,
+        target_id=target_id,
+        since=_utc(since),
+        until=_utc(until),
+        limit=None,
     )
     items = [_out(row).model_dump(mode="json") for row in rows]
     if fmt == "json":

@@ -41,12 +41,16 @@ async def get_principal(request: Request) -> Principal:
     """Who is calling. Expired, revoked, malformed and unknown tokens all get the same 401."""
     ctx: AppContext = request.app.state.ctx
     principal: Principal | None = None
+    bearer = False
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer":
+            bearer = True
             principal = await _resolve(ctx, token.strip())
-    if principal is None:
+    # A bearer credential that does not verify is refused, even next to a valid
+    # `X-Internal-Service`: one bad credential is never rescued by another.
+    if principal is None and not bearer:
         internal = request.headers.get("x-internal-service")
         if internal and ctx.internal_token and tk.same(internal, ctx.internal_token):
             principal = Principal(Kind.INTERNAL)

@@ -11,6 +11,12 @@ def require_global_admin(principal: Principal) -> None:
         raise Forbidden("this call needs the global admin token")
 
 
+def require_admin(principal: Principal) -> None:
+    """The global admin or an org admin (of any org; the caller narrows to its own)."""
+    if principal.kind not in (Kind.GLOBAL_ADMIN, Kind.ORG_ADMIN):
+        raise Forbidden("this call needs an admin token")
+
+
 def require_org_admin(principal: Principal, org_id: str) -> None:
     """Global admin, or the admin of exactly this org."""
     if principal.kind is Kind.GLOBAL_ADMIN:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 
 from config_service.settings import Settings, SettingsError
@@ -20,15 +23,31 @@ def _database_url() -> str:
     return settings.database_url
 
 
+@contextmanager
+def _alembic_errors() -> Iterator[None]:
+    """Alembic's and the database's refusals as one line, not a traceback."""
+    import psycopg
+    import sqlalchemy.exc
+    from alembic.util import CommandError
+
+    try:
+        yield
+    except (CommandError, SettingsError) as exc:
+        typer.echo(f"config-service: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except (psycopg.Error, sqlalchemy.exc.DBAPIError) as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        typer.echo(f"config-service: database error: {reason}", err=True)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations (and seed the integration catalog)."""
     from config_service.db import migrate
 
-    try:
+    with _alembic_errors():
         migrate.upgrade(_database_url(), revision)
-    except SettingsError as exc:
-        raise typer.BadParameter(str(exc)) from None
     typer.echo(f"database at {revision}")
 
 
@@ -39,7 +58,8 @@ def revision(message: str = typer.Option(..., "-m", "--message"), autogenerate: 
 
     from config_service.db import migrate
 
-    command.revision(migrate.alembic_config(_database_url()), message=message, autogenerate=autogenerate)
+    with _alembic_errors():
+        command.revision(migrate.alembic_config(_database_url()), message=message, autogenerate=autogenerate)
 
 
 @app.command()
@@ -47,5 +67,6 @@ def check() -> None:
     """Fail if the models and the migrations disagree."""
     from config_service.db import migrate
 
-    migrate.check(_database_url())
+    with _alembic_errors():
+        migrate.check(_database_url())
     typer.echo("models and migrations agree")

@@ -10,7 +10,7 @@ from config_service.auth.dependencies import Context, NodeReader
 from config_service.auth.principal import Scope
 from config_service.compat.legacy import DEPRECATION_HEADERS
 from config_service.configs import service as configs
-from config_service.configs.endpoints import effective_response, history_page
+from config_service.configs.endpoints import BeforeVersion, effective_response, history_page
 from config_service.http import json_response
 
 router = APIRouter(prefix="/config/orgs/{org_id}/nodes/{node_id}", tags=["compatibility"], deprecated=True)
@@ -39,7 +39,7 @@ async def legacy_history(
     org_id: str,
     node_id: str,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    before_version: Annotated[int | None, Query(ge=1)] = None,
+    before_version: BeforeVersion = None,
     cursor: str | None = None,
     include_full: bool = False,
 ) -> Response:

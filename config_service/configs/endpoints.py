@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -26,12 +27,15 @@ from config_service.configs.schemas import (
 from config_service.configs.validators import Precondition, none_match, parse_tags
 from config_service.context import AppContext
 from config_service.errors import InvalidRequest
-from config_service.http import json_response, quoted
+from config_service.http import json_body, json_response, quoted
 
 team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
 admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
+MAX_VERSION = 2**31 - 1  # versions are INT columns
+BeforeVersion = Annotated[int | None, Query(ge=1, le=MAX_VERSION)]
+_CURSOR = re.compile(r"[0-9]{1,10}")
 
 
 # ---- shared handlers -------------------------------------------------------------------
@@ -60,8 +64,10 @@ async def write_response(
     *,
     own_resource: bool,
 ) -> Response:
-    tags = parse_tags(request.headers.get("if-match"))
-    precondition = Precondition(tags, own_resource=own_resource) if tags else None
+    # A present If-Match always conditions the write: an empty or weak-only header matches
+    # nothing (412) rather than silently making the write unconditional.
+    tags = parse_tags(request.headers.get("if-match"), weak=False)
+    precondition = Precondition(tags, own_resource=own_resource) if tags is not None else None
     async with ctx.db.transaction() as session:
         result = await service.write(
             session, ctx.keys, principal, org_id, node_id, parsed.change,
@@ -74,8 +80,6 @@ async def write_response(
 
 
 async def rollback_body(request: Request) -> WriteRequest:
-    from config_service.http import json_body
-
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object {\"version\": N}", path="")
@@ -88,7 +92,8 @@ async def history_page(
     include_full: bool,
 ) -> HistoryPage:
     if cursor is not None:
-        if not cursor.isdigit():
+        # ASCII digits only: str.isdigit() accepts '²', which int() then refuses
+        if _CURSOR.fullmatch(cursor) is None or int(cursor) > MAX_VERSION:
             raise InvalidRequest("cursor is not one this service issued", path="cursor")
         before_version = int(cursor)
     async with ctx.db.transaction() as session:
@@ -138,7 +143,7 @@ async def get_me_history(
     ctx: Context,
     principal: Team,
     limit: Limit = 50,
-    before_version: Annotated[int | None, Query(ge=1)] = None,
+    before_version: BeforeVersion = None,
     cursor: str | None = None,
     include_full: bool = False,
 ) -> HistoryPage:
@@ -205,7 +210,7 @@ async def get_node_history(
     org_id: str,
     node_id: str,
     limit: Limit = 50,
-    before_version: Annotated[int | None, Query(ge=1)] = None,
+    before_version: BeforeVersion = None,
     cursor: str | None = None,
     include_full: bool = False,
 ) -> HistoryPage:
@@ -218,8 +223,23 @@ async def get_locks(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str
         return await service.read_locks(session, org_id, node_id)
 
 
-@admin_router.put("/locks", response_model=LocksView, operation_id="node_locks_put")
-async def put_locks(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, body: LocksWrite) -> LocksView:
-    """Lock JSON Pointers at this node: nodes below cannot change them (403 `locked_path`)."""
+_LOCKS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": LocksWrite.model_json_schema()}},
+    }
+}
+
+
+@admin_router.put("/locks", response_model=LocksView, operation_id="node_locks_put", openapi_extra=_LOCKS_BODY)
+async def put_locks(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> LocksView:
+    """Lock JSON Pointers at this node: nodes below cannot change them (403 `locked_path`).
+
+    The body goes through the same depth-limited parser as config writes, so no input (however
+    deeply nested) gets past a 400/422."""
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object {\"locked_paths\": [...]}", path="")
+    parsed = LocksWrite.model_validate(body)
     async with ctx.db.transaction() as session:
-        return await service.set_locks(session, principal, org_id, node_id, body.locked_paths, body.reason)
+        return await service.set_locks(session, principal, org_id, node_id, parsed.locked_paths, parsed.reason)

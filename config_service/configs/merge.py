@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from config_service.kit.jsondoc import canonical
 from config_service.kit.pointer import ABSENT, get_path, parse_pointer, restore_path
 
 
@@ -47,28 +48,47 @@ def merge(base: Any, layer: Any) -> Any:
     return result
 
 
+@dataclass(frozen=True)
+class MergeState:
+    """The effective config of one node and the locks in force below it.
+
+    `push` gives the state of a child, so a subtree can be merged one level at a time
+    without re-merging each lineage from the root. A state is never mutated.
+    """
+
+    effective: dict[str, Any] = field(default_factory=dict)
+    active: tuple[ActiveLock, ...] = ()
+
+    def push(self, layer: Layer) -> MergeState:
+        effective = merge(self.effective, layer.config)
+        for lock in self.active:
+            restore_path(effective, lock.tokens, lock.snapshot)
+        active = self.active
+        if layer.locked_paths:
+            snapshot = copy.deepcopy(effective)
+            active = (
+                *active,
+                *(ActiveLock(path, parse_pointer(path), layer.node_id, snapshot) for path in layer.locked_paths),
+            )
+        return MergeState(effective, active)
+
+
 def effective_chain(layers: Sequence[Layer]) -> list[dict[str, Any]]:
     """The effective config of every node on the lineage, root first."""
     results: list[dict[str, Any]] = []
-    effective: dict[str, Any] = {}
-    active: list[ActiveLock] = []
+    state = MergeState()
     for layer in layers:
-        effective = merge(effective, layer.config)
-        for lock in active:
-            restore_path(effective, lock.tokens, lock.snapshot)
-        results.append(effective)
-        if layer.locked_paths:
-            snapshot = copy.deepcopy(effective)
-            for path in layer.locked_paths:
-                active.append(ActiveLock(path, parse_pointer(path), layer.node_id, snapshot))
+        state = state.push(layer)
+        results.append(state.effective)
     return results
 
 
 def effective_config(layers: Sequence[Layer]) -> dict[str, Any]:
     """effective(node) for the last layer of a root-first lineage."""
-    if not layers:
-        return {}
-    return effective_chain(layers)[-1]
+    state = MergeState()
+    for layer in layers:
+        state = state.push(layer)
+    return state.effective
 
 
 def inherited_locks(ancestors: Sequence[Layer]) -> list[tuple[str, str]]:
@@ -86,13 +106,20 @@ def lock_violation(
     """
     for path, _node in locks:
         tokens = parse_pointer(path)
-        if get_path(old_own, tokens) != get_path(new_own, tokens):
+        if not _same_json(get_path(old_own, tokens), get_path(new_own, tokens)):
             return path
         for end in range(1, len(tokens)):
             prefix = tokens[:end]
             new_value = get_path(new_own, prefix)
             if new_value is ABSENT or isinstance(new_value, dict):
                 continue
-            if get_path(old_own, prefix) != new_value:
+            if not _same_json(get_path(old_own, prefix), new_value):
                 return path
     return None
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """JSON equality: unlike Python's `==`, `true` is not `1` and `1` is not `1.0`."""
+    if a is ABSENT or b is ABSENT:
+        return a is b
+    return canonical(a) == canonical(b)

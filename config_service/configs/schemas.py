@@ -20,7 +20,7 @@ class ConfigWrite(BaseModel):
 class RollbackRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
     reason: str | None = Field(default=None, max_length=2000)
     restore_secrets: bool = False
 

@@ -15,8 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.audit import service as audit
 from config_service.auth.principal import Principal
 from config_service.configs import repository
-from config_service.configs.changes import Change, ChangeError, Rollback, TestFailed
-from config_service.configs.merge import Layer, effective_chain, effective_config, inherited_locks, lock_violation
+from config_service.configs.changes import Change, ChangeError, Rollback, ShapeError, TestFailed, TooLarge
+from config_service.configs.merge import (
+    Layer,
+    MergeState,
+    effective_chain,
+    effective_config,
+    inherited_locks,
+    lock_violation,
+)
 from config_service.configs.schemas import (
     EffectiveView,
     HistoryItem,
@@ -40,7 +47,7 @@ from config_service.kit import jsondoc, secrets
 from config_service.kit.etag import effective_etag
 from config_service.kit.pointer import InvalidPointer, parse_pointer
 
-MAX_OWN_CONFIG_BYTES = 256 * 1024
+MAX_OWN_CONFIG_BYTES = jsondoc.MAX_OWN_CONFIG_BYTES
 MAX_EFFECTIVE_BYTES = 1024 * 1024
 MAX_LOCKED_PATH_LENGTH = 1024
 
@@ -143,26 +150,33 @@ def _same(a: Any, b: Any) -> bool:
 async def _check_subtree_size(
     session: AsyncSession, org_id: str, rows: list[repository.LineageRow], new_own: dict[str, Any]
 ) -> None:
-    """A write must not make any effective config in the node's subtree exceed 1 MiB."""
-    ancestors = _layers(rows[:-1])
+    """A write must not make any effective config in the node's subtree exceed 1 MiB.
+
+    Every descendant is checked, not only the node: a write that shrinks the node's own
+    effective config can still grow a descendant's (e.g. a big scalar becoming a small object
+    that a child's object now merges into).
+    """
     node = rows[-1]
+    state = MergeState()
+    for layer in _layers(rows[:-1]):
+        state = state.push(layer)
     subtree = await repository.subtree(session, org_id, node.node_id)
     by_parent: dict[str | None, list[repository.SubtreeRow]] = {}
     for item in subtree[1:]:
         by_parent.setdefault(item.parent_node_id, []).append(item)
-    stack: list[tuple[str, list[Layer]]] = [
-        (node.node_id, [*ancestors, Layer(node.node_id, new_own, node.locked_paths)])
+    stack: list[tuple[str, MergeState]] = [
+        (node.node_id, state.push(Layer(node.node_id, new_own, node.locked_paths)))
     ]
     while stack:
-        node_id, layers = stack.pop()
-        size = jsondoc.encoded_size(effective_config(layers))
+        node_id, here = stack.pop()
+        size = jsondoc.encoded_size(here.effective)
         if size > MAX_EFFECTIVE_BYTES:
             raise InvalidConfig(
                 f"the effective config of '{node_id}' would be {size} bytes; the limit is {MAX_EFFECTIVE_BYTES}",
                 path="",
             )
         for child in by_parent.get(node_id, []):
-            stack.append((child.node_id, [*layers, Layer(child.node_id, child.config_json, child.locked_paths)]))
+            stack.append((child.node_id, here.push(Layer(child.node_id, child.config_json, child.locked_paths))))
 
 
 async def write(
@@ -196,6 +210,10 @@ async def write(
             new_own = change.apply(old_own)
     except TestFailed as exc:
         raise PreconditionFailed(str(exc)) from None
+    except ShapeError as exc:
+        raise InvalidConfig(str(exc), path=exc.path if exc.path is not None else "") from None
+    except TooLarge as exc:
+        raise PayloadTooLarge(str(exc)) from None
     except ChangeError as exc:
         raise InvalidRequest(str(exc), path=exc.path if exc.path is not None else "") from None
 
@@ -221,8 +239,7 @@ async def write(
 
     new_layers = [*_layers(rows[:-1]), Layer(node_id, new_own, own_row.locked_paths)]
     new_effective = effective_config(new_layers)
-    if jsondoc.encoded_size(new_effective) > jsondoc.encoded_size(old_effective):
-        await _check_subtree_size(session, org_id, rows, new_own)
+    await _check_subtree_size(session, org_id, rows, new_own)
 
     diff = jsonpatch.make_patch(old_own, new_own).patch
     actor = principal.subject
@@ -282,7 +299,7 @@ async def history(
 def _check_locked_paths(paths: list[str]) -> list[str]:
     cleaned: list[str] = []
     for index, path in enumerate(paths):
-        if not isinstance(path, str) or len(path) > MAX_LOCKED_PATH_LENGTH:
+        if not isinstance(path, str) or len(path) > MAX_LOCKED_PATH_LENGTH or "\x00" in path:
             raise InvalidRequest("each locked path must be a JSON Pointer string", path=f"/locked_paths/{index}")
         try:
             tokens = parse_pointer(path)

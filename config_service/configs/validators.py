@@ -8,19 +8,27 @@ from dataclasses import dataclass
 _OWN_VERSION_TAG = re.compile(r"^v(\d{1,10})$")
 
 
-def parse_tags(header: str | None) -> list[str] | None:
-    """The entity tags of an If-Match / If-None-Match header, unquoted; `*` kept as is."""
+WEAK_MARK = "W/"
+
+
+def parse_tags(header: str | None, *, weak: bool = True) -> list[str] | None:
+    """The entity tags of an If-Match / If-None-Match header, unquoted; `*` kept as is.
+
+    `weak=False` is If-Match's strong comparison (RFC 9110 §13.1.1): a weak tag keeps its
+    `W/` mark, so it can never match, instead of vanishing and leaving the write unconditional.
+    """
     if header is None:
         return None
     tags = []
     for part in header.split(","):
         tag = part.strip()
-        if tag.startswith("W/"):
-            tag = tag[2:]
+        is_weak = tag.startswith(WEAK_MARK)
+        if is_weak:
+            tag = tag[len(WEAK_MARK):]
         if len(tag) >= 2 and tag[0] == '"' and tag[-1] == '"':
             tag = tag[1:-1]
         if tag:
-            tags.append(tag)
+            tags.append(WEAK_MARK + tag if is_weak and not weak else tag)
     return tags
 
 

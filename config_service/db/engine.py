@@ -21,6 +21,7 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        hide_parameters=True,  # error messages never carry values (token digests, config content)
         json_serializer=_json_serializer,
         json_deserializer=orjson.loads,
     )

@@ -8,6 +8,8 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 
 from config_service.db.urls import libpq_url
 
@@ -53,7 +55,7 @@ def current_revision(database_url: str) -> str | None:
         return row[0] if row else None
 
 
-def schema_problem(revision: str | None) -> str | None:
+def schema_problem(revision: str | None, script: ScriptDirectory | None = None) -> str | None:
     """Why this release cannot run on a schema at `revision`, or None if it can.
 
     The head and any revision this release does not know (a newer release's, written
@@ -61,13 +63,13 @@ def schema_problem(revision: str | None) -> str | None:
     """
     if revision is None:
         return "the database has no schema yet: run `config-service db upgrade`"
-    script = ScriptDirectory.from_config(alembic_config())
+    script = script or ScriptDirectory.from_config(alembic_config())
     head = script.get_current_head()
     if revision == head:
         return None
     try:
         script.get_revision(revision)
-    except Exception:  # noqa: BLE001 - unknown revision: a newer release's schema
+    except (RevisionError, CommandError):  # unknown revision: a newer release's schema
         return None
     return (
         f"the database schema ({revision}) is older than this release needs ({head}): "

@@ -15,8 +15,10 @@ def sqlalchemy_url(database_url: str) -> URL:
     """The URL for SQLAlchemy with the psycopg 3 driver (async and sync alike)."""
     try:
         url = make_url(database_url)
-    except Exception as exc:  # noqa: BLE001 - sqlalchemy raises ArgumentError on garbage
-        raise DatabaseUrlError(f"DATABASE_URL is not a database URL: {exc}") from None
+    except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError on garbage (and echoes it: no)
+        raise DatabaseUrlError(
+            "DATABASE_URL is not a database URL (expected postgresql://user:password@host:port/database)"
+        ) from None
     if url.drivername not in _PLAIN_SCHEMES:
         raise DatabaseUrlError(f"DATABASE_URL must be a postgresql:// URL, not {url.drivername}://")
     return url.set(drivername="postgresql+psycopg")

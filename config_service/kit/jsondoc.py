@@ -8,6 +8,9 @@ import orjson
 
 MAX_DEPTH = 32
 MAX_KEY_LENGTH = 256
+MAX_OWN_CONFIG_BYTES = 256 * 1024
+# PostgreSQL's JSONB cannot hold U+0000; refusing it here names the path instead of failing in the database.
+NUL_MESSAGE = "the NUL character (\\u0000) cannot be stored"
 
 
 class JsonParseError(ValueError):
@@ -55,12 +58,16 @@ def find_shape_problem(value: Any, *, max_depth: int = MAX_DEPTH) -> tuple[str, 
             for key, child in node.items():
                 if len(key) > MAX_KEY_LENGTH:
                     return f"{path}/{escape_token(key[:40])}…", f"key longer than {MAX_KEY_LENGTH} characters"
+                if "\x00" in key:
+                    return f"{path}/{escape_token(key.replace(chr(0), ''))}", NUL_MESSAGE
                 stack.append((child, f"{path}/{escape_token(key)}", depth + 1))
         elif isinstance(node, list):
             if depth > max_depth:
                 return path or "/", f"nesting deeper than {max_depth} levels"
             for index, child in enumerate(node):
                 stack.append((child, f"{path}/{index}", depth + 1))
+        elif isinstance(node, str) and "\x00" in node:
+            return path or "/", NUL_MESSAGE
     return None
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import ForeignKeyConstraint, Index, String
+from sqlalchemy import ForeignKeyConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from config_service.models.base import ID_LENGTH, Base
@@ -26,4 +26,12 @@ class RoutingKey(Base):
         ),
         Index("idx_routing_keys_lookup", "key_type", "key_norm"),
         Index("idx_routing_keys_node", "org_id", "node_id"),
+        # A Slack workspace is bound to at most one org, across all orgs.
+        Index(
+            "uq_routing_keys_slack_workspace",
+            "key_type",
+            "key_norm",
+            unique=True,
+            postgresql_where=text("key_type = 'slack_workspace_ids'"),
+        ),
     )

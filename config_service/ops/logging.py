@@ -26,7 +26,7 @@ class JsonFormatter(logging.Formatter):
         if rid:
             entry["request_id"] = rid
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and key != "color_message" and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

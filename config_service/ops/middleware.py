@@ -9,7 +9,7 @@ import uuid
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from config_service.errors import PayloadTooLarge
+from config_service.errors import AppError, PayloadTooLarge
 from config_service.ops import metrics
 from config_service.ops.logging import request_id
 
@@ -18,6 +18,27 @@ log = logging.getLogger("config_service.access")
 
 def _problem(error: PayloadTooLarge) -> bytes:
     return orjson.dumps(error.body())
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as a template with its full path, e.g. `/api/v1/admin/orgs/{org_id}/nodes`.
+
+    FastAPI puts the route of the included router in the scope, whose `path` lacks the prefix
+    given to `include_router` (`/api/v1`). Path parameters never span a `/`, so the template's
+    segments line up with the request path's last segments: what comes before is the prefix,
+    which is static in this app.
+    """
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if not path:
+        return "unmatched"
+    request_path = scope.get("path", "")
+    tail_segments = path.count("/")
+    parts = request_path.split("/")
+    if tail_segments >= len(parts):
+        return path
+    prefix = "/".join(parts[: len(parts) - tail_segments])
+    return prefix + path
 
 
 class RequestMiddleware:
@@ -62,24 +83,37 @@ class RequestMiddleware:
                     raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
             return message
 
+        status_sent = False
+
         async def tracking_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+                status_sent = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
         try:
             await self.app(scope, limited_receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: answer, log once, keep the connection
+            if status_sent:
+                raise
+            log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__))
+            body = orjson.dumps(AppError("an internal error occurred; it has been logged").body())
+            await tracking_send({
+                "type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode())],
+            })
+            await send({"type": "http.response.body", "body": body})
         finally:
             self._finish(scope, status, started)
             request_id.reset(token)
 
     def _finish(self, scope: Scope, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started
-        route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
+        template = route_template(scope)
         method = scope.get("method", "")
         metrics.REQUESTS.labels(method, template, str(status)).inc()
         metrics.LATENCY.labels(method, template).observe(elapsed)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
+from fastapi import APIRouter, Query, Response
+
+from config_service.auth import policy
 from config_service.auth.dependencies import AnyPrincipal, Context, GlobalAdmin, OrgAdmin
-from config_service.errors import Forbidden
 from config_service.orgs import service
+from config_service.orgs.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs.schemas import NodeCreate, NodeList, NodeOut, NodeUpdate, OrgCreate, OrgList, OrgOut, TreeOut
 
 router = APIRouter(prefix="/admin/orgs", tags=["orgs"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @router.post("", status_code=201, response_model=OrgOut, operation_id="org_create")
@@ -20,12 +25,13 @@ async def create_org(ctx: Context, principal: GlobalAdmin, body: OrgCreate) -> O
 
 
 @router.get("", response_model=OrgList, operation_id="org_list")
-async def list_orgs(ctx: Context, principal: AnyPrincipal) -> OrgList:
-    """Every org (global admin) or the caller's own (org admin)."""
-    if not principal.is_admin:
-        raise Forbidden("this call needs an admin token")
+async def list_orgs(
+    ctx: Context, principal: AnyPrincipal, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+) -> OrgList:
+    """Every org (global admin) or the caller's own (org admin), newest first."""
+    policy.require_admin(principal)
     async with ctx.db.transaction() as session:
-        return OrgList(items=await service.list_orgs(session, principal))
+        return await service.list_orgs(session, principal, limit=limit, cursor=cursor)
 
 
 @router.get("/{org_id}", response_model=OrgOut, operation_id="org_get")
@@ -44,10 +50,12 @@ async def delete_org(ctx: Context, principal: GlobalAdmin, org_id: str, cascade:
 
 
 @router.get("/{org_id}/nodes", response_model=NodeList, operation_id="node_list")
-async def list_nodes(ctx: Context, principal: OrgAdmin, org_id: str) -> NodeList:
-    """Every node of the org, the root included."""
+async def list_nodes(
+    ctx: Context, principal: OrgAdmin, org_id: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+) -> NodeList:
+    """Every node of the org, the root included (first), oldest first."""
     async with ctx.db.transaction() as session:
-        return NodeList(items=await service.list_nodes(session, org_id))
+        return await service.list_nodes(session, org_id, limit=limit, cursor=cursor)
 
 
 @router.post("/{org_id}/nodes", status_code=201, response_model=NodeOut, operation_id="node_create")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, text, update
+from datetime import datetime
+
+from sqlalchemy import delete, func, literal, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.models import OrgNode
@@ -46,19 +48,40 @@ async def get(session: AsyncSession, org_id: str, node_id: str) -> OrgNode | Non
     return result.scalars().first()
 
 
-async def list_roots(session: AsyncSession, org_id: str | None = None) -> list[OrgNode]:
+async def list_roots(
+    session: AsyncSession,
+    org_id: str | None = None,
+    *,
+    limit: int | None = None,
+    after: tuple[datetime, str] | None = None,
+) -> list[OrgNode]:
+    """Org roots, newest first; `after` is the (created_at, org_id) of the previous page's last."""
     query = select(OrgNode).where(OrgNode.node_type == "org")
     if org_id is not None:
         query = query.where(OrgNode.org_id == org_id)
-    result = await session.execute(query.order_by(OrgNode.created_at.desc(), OrgNode.org_id))
-    return list(result.scalars())
+    if after is not None:
+        query = query.where(tuple_(OrgNode.created_at, OrgNode.org_id) < tuple_(literal(after[0]), literal(after[1])))
+    query = query.order_by(OrgNode.created_at.desc(), OrgNode.org_id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.execute(query)).scalars())
 
 
-async def list_nodes(session: AsyncSession, org_id: str) -> list[OrgNode]:
-    result = await session.execute(
-        select(OrgNode).where(OrgNode.org_id == org_id).order_by(OrgNode.created_at, OrgNode.node_id)
-    )
-    return list(result.scalars())
+async def list_nodes(
+    session: AsyncSession,
+    org_id: str,
+    *,
+    limit: int | None = None,
+    after: tuple[datetime, str] | None = None,
+) -> list[OrgNode]:
+    """An org's nodes, oldest first (the root first); `after` as in `list_roots`."""
+    query = select(OrgNode).where(OrgNode.org_id == org_id)
+    if after is not None:
+        query = query.where(tuple_(OrgNode.created_at, OrgNode.node_id) > tuple_(literal(after[0]), literal(after[1])))
+    query = query.order_by(OrgNode.created_at, OrgNode.node_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.execute(query)).scalars())
 
 
 async def add(session: AsyncSession, node: OrgNode) -> OrgNode:

@@ -9,12 +9,14 @@ from config_service.auth.principal import Kind, Principal
 from config_service.configs import service as configs
 from config_service.errors import Conflict, Cycle, HasChildren, InvalidRequest, NotFound
 from config_service.models import OrgNode
-from config_service.orgs import repository
+from config_service.orgs import paging, repository
 from config_service.orgs.schemas import (
     NodeCreate,
+    NodeList,
     NodeOut,
     NodeUpdate,
     OrgCreate,
+    OrgList,
     OrgOut,
     TreeNode,
     TreeOut,
@@ -63,9 +65,17 @@ async def create_org(session: AsyncSession, principal: Principal, body: OrgCreat
     return _org_out(root)
 
 
-async def list_orgs(session: AsyncSession, principal: Principal) -> list[OrgOut]:
+async def list_orgs(
+    session: AsyncSession, principal: Principal, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> OrgList:
+    """Every org (global admin) or only the caller's own (org admin), newest first."""
     only = principal.org_id if principal.kind is Kind.ORG_ADMIN else None
-    return [_org_out(node) for node in await repository.list_roots(session, only)]
+    after = paging.decode_cursor(cursor) if cursor else None
+    rows = await repository.list_roots(session, only, limit=limit + 1, after=after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = paging.encode_cursor(rows[-1].created_at, rows[-1].org_id) if more else None
+    return OrgList(items=[_org_out(node) for node in rows], next_cursor=next_cursor)
 
 
 async def get_org(session: AsyncSession, org_id: str) -> OrgOut:
@@ -117,9 +127,17 @@ async def create_node(session: AsyncSession, principal: Principal, org_id: str, 
     return node_out(node)
 
 
-async def list_nodes(session: AsyncSession, org_id: str) -> list[NodeOut]:
+async def list_nodes(
+    session: AsyncSession, org_id: str, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> NodeList:
+    """Every node of the org, the root included (first), oldest first."""
     await get_node_or_404(session, org_id, org_id)
-    return [node_out(n) for n in await repository.list_nodes(session, org_id)]
+    after = paging.decode_cursor(cursor) if cursor else None
+    rows = await repository.list_nodes(session, org_id, limit=limit + 1, after=after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = paging.encode_cursor(rows[-1].created_at, rows[-1].node_id) if more else None
+    return NodeList(items=[node_out(n) for n in rows], next_cursor=next_cursor)
 
 
 async def tree(session: AsyncSession, org_id: str) -> TreeOut:

@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Query, Response
 
-from config_service.auth import policy
-from config_service.auth.dependencies import Context, OrgAdmin
+from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin
 from config_service.orgs import service as orgs
+from config_service.orgs.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.tokens import service
 from config_service.tokens.schemas import AdminTokenCreate, TokenCreate, TokenIssued, TokenList
 
 router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["tokens"])
 
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
 
 @router.post("/teams/{node_id}/tokens", status_code=201, response_model=TokenIssued, operation_id="team_token_issue")
-async def issue_team_token(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, body: TokenCreate) -> TokenIssued:
+async def issue_team_token(
+    ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, body: Annotated[TokenCreate | None, Body()] = None
+) -> TokenIssued:
     """Issue a team token. The token is in this response only. Default scopes:
-    `config:read secrets:read runs:write`; `config:write` only when asked for."""
+    `config:read secrets:read runs:write`; `config:write` only when asked for. The body may be omitted."""
     async with ctx.db.transaction() as session:
         await orgs.get_node_or_404(session, org_id, node_id)
-        return await service.issue_team_token(session, ctx.peppers, principal, org_id, node_id, body)
+        return await service.issue_team_token(session, ctx.peppers, principal, org_id, node_id, body or TokenCreate())
 
 
 @router.get("/teams/{node_id}/tokens", response_model=TokenList, operation_id="team_token_list")
-async def list_team_tokens(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str) -> TokenList:
+async def list_team_tokens(
+    ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+) -> TokenList:
+    """The node's tokens, newest first, revoked ones included. Never the token itself."""
     async with ctx.db.transaction() as session:
         await orgs.get_node_or_404(session, org_id, node_id)
-        return TokenList(items=await service.list_team_tokens(session, org_id, node_id))
+        return await service.list_team_tokens(session, org_id, node_id, limit=limit, cursor=cursor)
 
 
 @router.post("/teams/{node_id}/tokens/{token_id}/revoke", status_code=204, operation_id="team_token_revoke")
@@ -39,19 +47,22 @@ async def revoke_team_token(ctx: Context, principal: OrgAdmin, org_id: str, node
 
 
 @router.post("/admin-tokens", status_code=201, response_model=TokenIssued, operation_id="admin_token_issue")
-async def issue_admin_token(ctx: Context, principal: OrgAdmin, org_id: str, body: AdminTokenCreate) -> TokenIssued:
-    """Issue an org-admin token (global admin only)."""
-    policy.require_global_admin(principal)
+async def issue_admin_token(
+    ctx: Context, principal: GlobalAdmin, org_id: str, body: Annotated[AdminTokenCreate | None, Body()] = None
+) -> TokenIssued:
+    """Issue an org-admin token (global admin only). The body may be omitted."""
     async with ctx.db.transaction() as session:
         await orgs.get_node_or_404(session, org_id, org_id)
-        return await service.issue_admin_token(session, ctx.peppers, principal, org_id, body)
+        return await service.issue_admin_token(session, ctx.peppers, principal, org_id, body or AdminTokenCreate())
 
 
 @router.get("/admin-tokens", response_model=TokenList, operation_id="admin_token_list")
-async def list_admin_tokens(ctx: Context, principal: OrgAdmin, org_id: str) -> TokenList:
+async def list_admin_tokens(
+    ctx: Context, principal: OrgAdmin, org_id: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+) -> TokenList:
     async with ctx.db.transaction() as session:
         await orgs.get_node_or_404(session, org_id, org_id)
-        return TokenList(items=await service.list_admin_tokens(session, org_id))
+        return await service.list_admin_tokens(session, org_id, limit=limit, cursor=cursor)
 
 
 @router.post("/admin-tokens/{token_id}/revoke", status_code=204, operation_id="admin_token_revoke")

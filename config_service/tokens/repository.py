@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.models import OrgAdminToken, TeamToken
@@ -23,22 +23,35 @@ async def find_admin_token(session: AsyncSession, digests: list[str]) -> OrgAdmi
     return result.scalars().first()
 
 
-async def list_team_tokens(session: AsyncSession, org_id: str, node_id: str) -> list[TeamToken]:
-    result = await session.execute(
-        select(TeamToken)
-        .where(TeamToken.org_id == org_id, TeamToken.team_node_id == node_id)
-        .order_by(TeamToken.created_at.desc(), TeamToken.id)
-    )
-    return list(result.scalars())
+def _page(query, model: type[TokenRow], limit: int | None, after: tuple[datetime, uuid.UUID] | None):
+    """Newest first; `after` is the (created_at, id) of the previous page's last item."""
+    if after is not None:
+        query = query.where(tuple_(model.created_at, model.id) < tuple_(literal(after[0]), literal(after[1])))
+    query = query.order_by(model.created_at.desc(), model.id.desc())
+    return query.limit(limit) if limit is not None else query
 
 
-async def list_admin_tokens(session: AsyncSession, org_id: str) -> list[OrgAdminToken]:
-    result = await session.execute(
-        select(OrgAdminToken)
-        .where(OrgAdminToken.org_id == org_id)
-        .order_by(OrgAdminToken.created_at.desc(), OrgAdminToken.id)
-    )
-    return list(result.scalars())
+async def list_team_tokens(
+    session: AsyncSession,
+    org_id: str,
+    node_id: str,
+    *,
+    limit: int | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[TeamToken]:
+    query = select(TeamToken).where(TeamToken.org_id == org_id, TeamToken.team_node_id == node_id)
+    return list((await session.execute(_page(query, TeamToken, limit, after))).scalars())
+
+
+async def list_admin_tokens(
+    session: AsyncSession,
+    org_id: str,
+    *,
+    limit: int | None = None,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[OrgAdminToken]:
+    query = select(OrgAdminToken).where(OrgAdminToken.org_id == org_id)
+    return list((await session.execute(_page(query, OrgAdminToken, limit, after))).scalars())
 
 
 async def get_team_token(session: AsyncSession, org_id: str, node_id: str, token_id: uuid.UUID) -> TeamToken | None:

@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import service as audit
 from config_service.auth.principal import DEFAULT_TEAM_SCOPES, Kind, Principal
-from config_service.errors import NotFound
+from config_service.errors import InvalidRequest, NotFound
 from config_service.kit import tokens as tk
 from config_service.kit.ids import is_valid_id
 from config_service.models import OrgAdminToken, TeamToken
+from config_service.orgs import paging
 from config_service.tokens import repository
-from config_service.tokens.schemas import AdminTokenCreate, TokenCreate, TokenInfo, TokenIssued
+from config_service.tokens.schemas import AdminTokenCreate, TokenCreate, TokenInfo, TokenIssued, TokenList
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +129,36 @@ async def issue_admin_token(
     )
 
 
-async def list_team_tokens(session: AsyncSession, org_id: str, node_id: str) -> list[TokenInfo]:
-    return [_info(r) for r in await repository.list_team_tokens(session, org_id, node_id)]
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if not cursor:
+        return None
+    at, key = paging.decode_cursor(cursor)
+    try:
+        return at, uuid.UUID(key)
+    except ValueError:
+        raise InvalidRequest("cursor is not one this service issued", path="cursor") from None
 
 
-async def list_admin_tokens(session: AsyncSession, org_id: str) -> list[TokenInfo]:
-    return [_info(r) for r in await repository.list_admin_tokens(session, org_id)]
+def _token_page(rows: list[TeamToken] | list[OrgAdminToken], limit: int) -> TokenList:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = paging.encode_cursor(rows[-1].created_at, str(rows[-1].id)) if more else None
+    return TokenList(items=[_info(r) for r in rows], next_cursor=next_cursor)
+
+
+async def list_team_tokens(
+    session: AsyncSession, org_id: str, node_id: str, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> TokenList:
+    """A node's team tokens, newest first, revoked ones included; never the token itself."""
+    rows = await repository.list_team_tokens(session, org_id, node_id, limit=limit + 1, after=_after(cursor))
+    return _token_page(rows, limit)
+
+
+async def list_admin_tokens(
+    session: AsyncSession, org_id: str, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+) -> TokenList:
+    rows = await repository.list_admin_tokens(session, org_id, limit=limit + 1, after=_after(cursor))
+    return _token_page(rows, limit)
 
 
 async def revoke_team_token(
@@ -225,21 +250,49 @@ class LastUsedRecorder:
         self._seen[principal.token_id] = mono
         self._pending[(principal.kind is Kind.TEAM, principal.token_id)] = datetime.now(UTC)
 
-    async def flush(self, session: AsyncSession) -> int:
-        if not self._pending:
-            return 0
+    def _take(self) -> dict[tuple[bool, uuid.UUID], datetime]:
         pending, self._pending = self._pending, {}
+        return pending
+
+    def _restore(self, pending: dict[tuple[bool, uuid.UUID], datetime]) -> None:
+        """Put back what a failed flush did not write; a newer use of the same token wins."""
+        for key, at in pending.items():
+            current = self._pending.get(key)
+            if current is None or current < at:
+                self._pending[key] = at
+
+    @staticmethod
+    async def _write(session: AsyncSession, pending: dict[tuple[bool, uuid.UUID], datetime]) -> None:
         teams = {tid: at for (is_team, tid), at in pending.items() if is_team}
         admins = {tid: at for (is_team, tid), at in pending.items() if not is_team}
         await repository.record_last_used(session, TeamToken, teams)
         await repository.record_last_used(session, OrgAdminToken, admins)
+
+    async def flush(self, session: AsyncSession) -> int:
+        """Write what is pending in `session`. If the caller's transaction then fails, the
+        entries are lost; `flush_in` keeps them for the next round."""
+        pending = self._take()
+        if pending:
+            await self._write(session, pending)
+        return len(pending)
+
+    async def flush_in(self, db) -> int:
+        """Write what is pending in a transaction of its own; on failure keep it for next time."""
+        pending = self._take()
+        if not pending:
+            return 0
+        try:
+            async with db.transaction() as session:
+                await self._write(session, pending)
+        except BaseException:
+            self._restore(pending)
+            raise
         return len(pending)
 
     async def run(self, db, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
             try:
-                async with db.transaction() as session:
-                    await self.flush(session)
-            except Exception:  # noqa: BLE001 - a failed flush is retried next round
+                await self.flush_in(db)
+            except Exception:  # noqa: BLE001 - kept pending, retried next round
                 log.warning("last_used_at flush failed", exc_info=True)

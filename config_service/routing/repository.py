@@ -1,0 +1,63 @@
+"""Every query on routing_keys. A lookup is one indexed query."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.models import RoutingKey
+from config_service.routing.keys import Claim
+
+
+async def claims_of(session: AsyncSession, org_id: str, node_id: str) -> set[Claim]:
+    result = await session.execute(
+        select(RoutingKey.key_type, RoutingKey.key_norm, RoutingKey.key_value).where(
+            RoutingKey.org_id == org_id, RoutingKey.node_id == node_id
+        )
+    )
+    return {Claim(r.key_type, r.key_norm, r.key_value) for r in result.all()}
+
+
+async def release(session: AsyncSession, org_id: str, node_id: str, gone: set[Claim]) -> None:
+    if not gone:
+        return
+    await session.execute(
+        delete(RoutingKey).where(
+            RoutingKey.org_id == org_id,
+            RoutingKey.node_id == node_id,
+            tuple_(RoutingKey.key_type, RoutingKey.key_norm).in_([(c.key_type, c.key_norm) for c in gone]),
+        )
+    )
+
+
+async def claim(session: AsyncSession, org_id: str, node_id: str, new: set[Claim]) -> set[tuple[str, str]]:
+    """Insert claims; returns the (key_type, key_norm) pairs that someone else already holds."""
+    if not new:
+        return set()
+    rows = [
+        {"org_id": org_id, "node_id": node_id, "key_type": c.key_type, "key_norm": c.key_norm, "key_value": c.key_value}
+        for c in sorted(new)
+    ]
+    result = await session.execute(
+        insert(RoutingKey).values(rows).on_conflict_do_nothing().returning(RoutingKey.key_type, RoutingKey.key_norm)
+    )
+    inserted = {(r.key_type, r.key_norm) for r in result.all()}
+    return {(c.key_type, c.key_norm) for c in new} - inserted
+
+
+async def holders(session: AsyncSession, pairs: set[tuple[str, str]], org_id: str | None) -> list[RoutingKey]:
+    query = select(RoutingKey).where(tuple_(RoutingKey.key_type, RoutingKey.key_norm).in_(sorted(pairs)))
+    if org_id is not None:
+        query = query.where(RoutingKey.org_id == org_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def lookup(session: AsyncSession, pairs: list[tuple[str, str]], org_id: str | None) -> list[RoutingKey]:
+    """Every claim of any of these (key_type, key_norm) pairs — one query on the lookup index."""
+    if not pairs:
+        return []
+    query = select(RoutingKey).where(tuple_(RoutingKey.key_type, RoutingKey.key_norm).in_(pairs))
+    if org_id is not None:
+        query = query.where(RoutingKey.org_id == org_id)
+    return list((await session.execute(query)).scalars())

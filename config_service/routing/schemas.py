@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from config_service.auth.principal import ALL_SCOPES
+from config_service.kit.ids import ID_PATTERN
+from config_service.tokens.schemas import TokenIssued
+
+MAX_EXCHANGE_TTL = 15 * 60
+
+
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    identifiers: dict[str, Any] = Field(
+        description="Any of slack_channel_id, slack_workspace_id, service, github_repo, pagerduty_service_id, "
+        "incidentio_team_id, incidentio_alert_source_id, coralogix_team_name."
+    )
+    org_id: str | None = Field(default=None, pattern=ID_PATTERN)
+    issue_token: bool = False
+
+
+class LookupResult(BaseModel):
+    found: bool
+    org_id: str | None
+    team_node_id: str | None
+    matched_by: str | None
+    matched_value: str | None
+    tried: list[str]
+    ambiguous: list[str] | None
+    team_token: str | None
+    team_token_expires_at: str | None = None
+
+
+class ExchangeRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    org_id: str = Field(pattern=ID_PATTERN)
+    team_node_id: str = Field(pattern=ID_PATTERN)
+    ttl_seconds: int = Field(default=MAX_EXCHANGE_TTL, ge=1, le=MAX_EXCHANGE_TTL)
+    scopes: list[str] | None = None
+
+    def checked_scopes(self) -> list[str] | None:
+        if self.scopes is None:
+            return None
+        unknown = sorted(set(self.scopes) - set(ALL_SCOPES))
+        if unknown:
+            raise ValueError(f"unknown scopes: {', '.join(unknown)}")
+        return sorted(set(self.scopes))
+
+
+ExchangeResult = TokenIssued

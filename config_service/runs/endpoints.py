@@ -1,0 +1,209 @@
+"""Agent-run routes: team and internal callers, the admin listing, and the legacy internal forms."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from config_service.auth import policy
+from config_service.auth.dependencies import AnyPrincipal, Context, OrgAdmin
+from config_service.auth.principal import Kind, Principal, Scope
+from config_service.errors import Forbidden, InvalidRequest
+from config_service.http import json_response
+from config_service.runs import service
+from config_service.runs.schemas import (
+    CleanupRequest,
+    CleanupResult,
+    RunConfig,
+    RunCreate,
+    RunFinish,
+    RunList,
+    RunOut,
+    RunStats,
+    RunStatus,
+)
+
+router = APIRouter(tags=["agent runs"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _writer(principal: Principal) -> None:
+    if principal.kind is Kind.TEAM:
+        policy.require_scope(principal, Scope.RUNS_WRITE)
+    elif principal.kind is not Kind.INTERNAL:
+        raise Forbidden("runs are recorded with a team token (runs:write) or the internal service token")
+
+
+def _reader_target(principal: Principal, org_id: str | None, node_id: str | None) -> tuple[str, str | None]:
+    """Which runs a principal lists: a team its own node; others name what they want."""
+    if principal.kind is Kind.TEAM:
+        if (org_id and org_id != principal.org_id) or (node_id and node_id != principal.node_id):
+            raise Forbidden("a team token can only read its own runs")
+        return principal.org_id, principal.node_id
+    if principal.kind is Kind.ORG_ADMIN:
+        org_id = org_id or principal.org_id
+        policy.require_org_admin(principal, org_id)
+        return org_id, node_id
+    if not org_id:
+        raise InvalidRequest("org_id is required for this token", path="org_id")
+    if principal.kind is Kind.INTERNAL and not node_id:
+        raise InvalidRequest("team_node_id is required for the internal token", path="team_node_id")
+    return org_id, node_id
+
+
+async def _create(ctx, principal: Principal, body: RunCreate, key: str | None) -> Response:
+    _writer(principal)
+    async with ctx.db.transaction() as session:
+        run, created = await service.create_run(session, ctx.keys.etag_key, principal, body, key)
+    headers = {} if created else {"Idempotent-Replayed": "true"}
+    return json_response(run, status=201, headers=headers)
+
+
+async def _finish(ctx, principal: Principal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
+    _writer(principal)
+    async with ctx.db.transaction() as session:
+        return await service.finish_run(session, principal, run_id, body)
+
+
+async def _list(
+    ctx, principal, org_id, node_id, status, agent_name, since, until, config_version, limit, offset
+) -> RunList:
+    org_id, node_id = _reader_target(principal, org_id, node_id)
+    async with ctx.db.transaction() as session:
+        flt = await service.node_filter(
+            session, org_id, node_id, status=status, agent_name=agent_name, since=since, until=until,
+            config_version=config_version,
+        )
+        return await service.list_runs(session, flt, limit, offset)
+
+
+@router.post("/agent-runs", status_code=201, response_model=RunOut, operation_id="run_create")
+async def create_run(
+    ctx: Context, principal: AnyPrincipal, body: RunCreate,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    """Record a `running` run with the config version the team reads now (or the one given).
+    A retried create with the same `Idempotency-Key` returns the same run."""
+    return await _create(ctx, principal, body, idempotency_key)
+
+
+@router.get("/agent-runs", response_model=RunList, operation_id="run_list")
+async def list_runs(
+    ctx: Context,
+    principal: AnyPrincipal,
+    status: RunStatus | None = None,
+    agent_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    config_version: str | None = None,
+    org_id: str | None = None,
+    team_node_id: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RunList:
+    """Newest first; `total` counts every match."""
+    return await _list(ctx, principal, org_id, team_node_id, status, agent_name, since, until, config_version, limit, offset)
+
+
+@router.get("/agent-runs/stats", response_model=RunStats, operation_id="run_stats")
+async def run_stats(
+    ctx: Context,
+    principal: AnyPrincipal,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    org_id: str | None = None,
+    team_node_id: str | None = None,
+) -> RunStats:
+    """Counts by status and p50/p95 duration, overall and per agent (computed in SQL)."""
+    org_id, node_id = _reader_target(principal, org_id, team_node_id)
+    async with ctx.db.transaction() as session:
+        flt = await service.node_filter(session, org_id, node_id, since=since, until=until)
+        return await service.stats(session, flt)
+
+
+@router.get("/agent-runs/{run_id}", response_model=RunOut, operation_id="run_get")
+async def get_run(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID) -> RunOut:
+    async with ctx.db.transaction() as session:
+        return await service.get_run(session, principal, run_id)
+
+
+@router.get("/agent-runs/{run_id}/config", response_model=RunConfig, operation_id="run_config")
+async def get_run_config(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID) -> RunConfig:
+    """The effective config the run read, rebuilt from its lineage versions (secrets masked)."""
+    async with ctx.db.transaction() as session:
+        return await service.run_config(session, principal, run_id)
+
+
+@router.patch("/agent-runs/{run_id}", response_model=RunOut, operation_id="run_finish")
+async def finish_run(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
+    """Finish a run: `success`, `error`, `timeout` (`completed`, `failed` accepted). 409 if finished."""
+    return await _finish(ctx, principal, run_id, body)
+
+
+@router.get("/admin/orgs/{org_id}/agent-runs", response_model=RunList, operation_id="admin_run_list")
+async def admin_list_runs(
+    ctx: Context,
+    principal: OrgAdmin,
+    org_id: str,
+    team_node_id: str | None = None,
+    status: RunStatus | None = None,
+    agent_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    config_version: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RunList:
+    return await _list(ctx, principal, org_id, team_node_id, status, agent_name, since, until, config_version, limit, offset)
+
+
+# ---- the existing clients' internal forms --------------------------------------------------
+
+
+def _internal(principal: Principal) -> None:
+    if principal.kind is not Kind.INTERNAL:
+        raise Forbidden("this call needs the internal service token")
+
+
+@router.post("/internal/agent-runs", status_code=201, response_model=RunOut, operation_id="internal_run_create")
+async def internal_create_run(
+    ctx: Context, principal: AnyPrincipal, body: RunCreate,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    _internal(principal)
+    return await _create(ctx, principal, body, idempotency_key)
+
+
+@router.get("/internal/agent-runs/list", response_model=RunList, operation_id="internal_run_list")
+async def internal_list_runs(
+    ctx: Context,
+    principal: AnyPrincipal,
+    org_id: str,
+    team_node_id: str,
+    status: RunStatus | None = None,
+    agent_name: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> RunList:
+    _internal(principal)
+    return await _list(ctx, principal, org_id, team_node_id, status, agent_name, None, None, None, limit, offset)
+
+
+@router.patch("/internal/agent-runs/{run_id}", response_model=RunOut, operation_id="internal_run_finish")
+async def internal_finish_run(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
+    """Accepts the existing clients' `output_summary` / `error_message` in place of `output`."""
+    _internal(principal)
+    return await _finish(ctx, principal, run_id, body)
+
+
+@router.post("/internal/agent-runs/cleanup-stale", response_model=CleanupResult, operation_id="internal_run_cleanup")
+async def cleanup_stale(ctx: Context, principal: AnyPrincipal, body: CleanupRequest) -> CleanupResult:
+    """Runs left `running` longer than `max_age_seconds` become `timeout`."""
+    policy.require_internal_or_admin(principal)
+    async with ctx.db.transaction() as session:
+        return CleanupResult(timed_out=await service.cleanup_stale(session, body.max_age_seconds, body.org_id))

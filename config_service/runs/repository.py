@@ -1,0 +1,138 @@
+"""Every query on agent_runs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.models import AgentRun
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    org_id: str
+    team_node_id: str | None = None
+    node_uid: uuid.UUID | None = None
+    status: str | None = None
+    agent_name: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    config_version: str | None = None
+
+    def apply(self, query):
+        query = query.where(AgentRun.org_id == self.org_id)
+        if self.team_node_id is not None:
+            query = query.where(AgentRun.team_node_id == self.team_node_id)
+        if self.node_uid is not None:
+            query = query.where(AgentRun.node_uid == self.node_uid)
+        if self.status is not None:
+            query = query.where(AgentRun.status == self.status)
+        if self.agent_name is not None:
+            query = query.where(AgentRun.agent_name == self.agent_name)
+        if self.since is not None:
+            query = query.where(AgentRun.created_at >= self.since)
+        if self.until is not None:
+            query = query.where(AgentRun.created_at < self.until)
+        if self.config_version is not None:
+            query = query.where(AgentRun.config_version == self.config_version)
+        return query
+
+
+async def insert_run(session: AsyncSession, values: dict[str, Any]) -> AgentRun | None:
+    """Insert a run; None when its idempotency key was used already (the caller re-reads it)."""
+    statement = insert(AgentRun).values(**values)
+    if values.get("idempotency_key") is not None:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["org_id", "team_node_id", "idempotency_key"]
+        )
+    result = await session.execute(statement.returning(AgentRun))
+    return result.scalars().first()
+
+
+async def by_idempotency_key(session: AsyncSession, org_id: str, node_id: str, key: str) -> AgentRun | None:
+    result = await session.execute(
+        select(AgentRun).where(
+            AgentRun.org_id == org_id, AgentRun.team_node_id == node_id, AgentRun.idempotency_key == key
+        )
+    )
+    return result.scalars().first()
+
+
+async def get(session: AsyncSession, run_id: uuid.UUID, *, for_update: bool = False) -> AgentRun | None:
+    query = select(AgentRun).where(AgentRun.id == run_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalars().first()
+
+
+async def finish(session: AsyncSession, run: AgentRun, status: str, output: str | None, metadata: dict | None) -> AgentRun:
+    values: dict[str, Any] = {
+        "status": status,
+        "output": output,
+        "completed_at": func.now(),
+        "duration_seconds": func.extract("epoch", func.now() - AgentRun.created_at),
+    }
+    if metadata is not None:
+        values["run_metadata"] = {**(run.run_metadata or {}), **metadata}
+    result = await session.execute(
+        update(AgentRun).where(AgentRun.id == run.id).values(**values).returning(AgentRun)
+    )
+    return result.scalars().one()
+
+
+async def page(session: AsyncSession, flt: RunFilter, limit: int, offset: int) -> tuple[list[AgentRun], int]:
+    total = (await session.execute(flt.apply(select(func.count()).select_from(AgentRun)))).scalar_one()
+    query = flt.apply(select(AgentRun)).order_by(AgentRun.created_at.desc(), AgentRun.id).limit(limit).offset(offset)
+    return list((await session.execute(query)).scalars()), total
+
+
+async def stats(session: AsyncSession, flt: RunFilter) -> list[Any]:
+    """Counts and duration percentiles for every (agent, status) grouping, in one SQL query."""
+    query = flt.apply(
+        select(
+            AgentRun.agent_name,
+            AgentRun.status,
+            func.count().label("n"),
+            func.percentile_cont(0.5).within_group(AgentRun.duration_seconds).label("p50"),
+            func.percentile_cont(0.95).within_group(AgentRun.duration_seconds).label("p95"),
+            func.grouping(AgentRun.agent_name).label("g_agent"),
+            func.grouping(AgentRun.status).label("g_status"),
+        )
+    ).group_by(text("GROUPING SETS ((), (agent_runs.status), (agent_runs.agent_name), "
+                    "(agent_runs.agent_name, agent_runs.status))"))
+    return list((await session.execute(query)).all())
+
+
+async def time_out_stale(session: AsyncSession, max_age_seconds: int, org_id: str | None) -> int:
+    query = (
+        update(AgentRun)
+        .where(AgentRun.status == "running")
+        .where(AgentRun.created_at < func.now() - func.make_interval(0, 0, 0, 0, 0, 0, max_age_seconds))
+        .values(
+            status="timeout",
+            completed_at=func.now(),
+            duration_seconds=func.extract("epoch", func.now() - AgentRun.created_at),
+        )
+    )
+    if org_id is not None:
+        query = query.where(AgentRun.org_id == org_id)
+    result = await session.execute(query)
+    return result.rowcount or 0
+
+
+async def prune_batch(session: AsyncSession, older_than: datetime, batch: int) -> int:
+    ids = select(AgentRun.id).where(AgentRun.created_at < older_than).limit(batch).scalar_subquery()
+    result = await session.execute(delete(AgentRun).where(AgentRun.id.in_(ids)))
+    return result.rowcount or 0
+
+
+async def count_older(session: AsyncSession, older_than: datetime) -> int:
+    return (
+        await session.execute(select(func.count()).select_from(AgentRun).where(AgentRun.created_at < older_than))
+    ).scalar_one()

@@ -31,6 +31,8 @@ from config_service.ops import metrics
 from config_service.ops.endpoints import router as ops_router
 from config_service.ops.middleware import RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
+from config_service.routing.endpoints import router as routing_router
+from config_service.runs.endpoints import router as runs_router
 from config_service.settings import Settings
 from config_service.tokens.endpoints import router as tokens_router
 from config_service.tokens.service import LastUsedRecorder, Peppers
@@ -117,10 +119,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        from config_service.errors import NotFound
+        from config_service.errors import InvalidJson, NotFound
 
         if exc.status_code == 404:
             return problem_response(NotFound("no such route"), request)
+        if exc.status_code == 400:  # FastAPI could not parse a body it was to validate
+            return problem_response(InvalidJson("the request body could not be parsed as JSON"), request)
         error = AppError(str(exc.detail))
         error.status = exc.status_code
         error.code = "method_not_allowed" if exc.status_code == 405 else "http_error"
@@ -166,8 +170,7 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
             with contextlib.suppress(Exception):
-                async with ctx.db.transaction() as session:
-                    await ctx.last_used.flush(session)
+                await ctx.last_used.flush_in(ctx.db)
             await ctx.db.dispose()
 
     app = FastAPI(
@@ -190,6 +193,8 @@ def create_app(settings: Settings) -> FastAPI:
         tokens_router,
         audit_router,
         compat_router,
+        runs_router,
+        routing_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -9,10 +9,12 @@ from types import FrameType
 import typer
 
 from config_service.cli import db as db_commands
+from config_service.cli import runs as runs_commands
 from config_service.settings import Settings, SettingsError, settings_errors
 
 app = typer.Typer(help="Config Service: hierarchical configuration for AI agent platforms.", no_args_is_help=True)
 app.add_typer(db_commands.app, name="db")
+app.add_typer(runs_commands.app, name="runs")
 
 
 def resolve_database(settings: Settings) -> None:

@@ -46,6 +46,7 @@ from config_service.errors import (
 from config_service.kit import jsondoc, secrets
 from config_service.kit.etag import effective_etag
 from config_service.kit.pointer import InvalidPointer, parse_pointer
+from config_service.routing import service as routing
 
 MAX_OWN_CONFIG_BYTES = jsondoc.MAX_OWN_CONFIG_BYTES
 MAX_EFFECTIVE_BYTES = 1024 * 1024
@@ -236,6 +237,8 @@ async def write(
             changed=False,
             config=secrets.mask(old_own),
         )
+
+    await routing.sync_claims(session, principal, org_id, node_id, new_own, is_root=rows[-1].parent_node_id is None)
 
     new_layers = [*_layers(rows[:-1]), Layer(node_id, new_own, own_row.locked_paths)]
     new_effective = effective_config(new_layers)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from config_service.db import statements
 from config_service.db.urls import sqlalchemy_url
 
 
@@ -16,7 +17,7 @@ def _json_serializer(value: object) -> str:
 
 
 def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         sqlalchemy_url(database_url),
         pool_size=pool_size,
         max_overflow=pool_size,
@@ -25,6 +26,8 @@ def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         json_serializer=_json_serializer,
         json_deserializer=orjson.loads,
     )
+    statements.instrument(engine)
+    return engine
 
 
 class Database:

@@ -22,3 +22,7 @@ AUTH_FAILURES = Counter(
 CACHE = Counter("config_service_cache_total", "Effective-config cache lookups", ["result"], registry=REGISTRY)
 DB_POOL = Gauge("config_service_db_pool_connections", "Database pool connections", ["state"], registry=REGISTRY)
 WATCHERS = Gauge("config_service_watchers", "Open watch streams and long polls", registry=REGISTRY)
+DB_STATEMENTS = Histogram(
+    "config_service_db_statements_per_request", "SQL statements run by one request, by route template",
+    ["method", "route"], buckets=(0, 1, 2, 3, 5, 8, 13, 21, 50), registry=REGISTRY,
+)

@@ -9,6 +9,7 @@ import uuid
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from config_service.db import statements
 from config_service.errors import AppError, PayloadTooLarge
 from config_service.ops import metrics
 from config_service.ops.logging import request_id
@@ -94,6 +95,7 @@ class RequestMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
+        counting = statements.start()
         try:
             await self.app(scope, limited_receive, tracking_send)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: answer, log once, keep the connection
@@ -108,15 +110,16 @@ class RequestMiddleware:
             })
             await send({"type": "http.response.body", "body": body})
         finally:
-            self._finish(scope, status, started)
+            self._finish(scope, status, started, statements.stop(counting))
             request_id.reset(token)
 
-    def _finish(self, scope: Scope, status: int, started: float) -> None:
+    def _finish(self, scope: Scope, status: int, started: float, sql_statements: int = 0) -> None:
         elapsed = time.perf_counter() - started
         template = route_template(scope)
         method = scope.get("method", "")
         metrics.REQUESTS.labels(method, template, str(status)).inc()
         metrics.LATENCY.labels(method, template).observe(elapsed)
+        metrics.DB_STATEMENTS.labels(method, template).observe(sql_statements)
         log.info(
             "request",
             extra={"method": method, "route": template, "path": scope.get("path"), "status": status,

@@ -8,6 +8,7 @@ from config_service.auth import policy
 from config_service.auth.dependencies import AnyPrincipal, Context
 from config_service.auth.principal import Kind
 from config_service.errors import Forbidden, InvalidRequest
+from config_service.routing import exchange as exchanges
 from config_service.routing import service
 from config_service.routing.schemas import MAX_EXCHANGE_TTL, ExchangeRequest, ExchangeResult, LookupRequest, LookupResult
 
@@ -29,7 +30,7 @@ async def lookup(ctx: Context, principal: AnyPrincipal, body: LookupRequest) -> 
     async with ctx.db.transaction() as session:
         result = await service.lookup(session, body.identifiers, org_id)
         if body.issue_token and result.found:
-            issued = await service.exchange(
+            issued = await exchanges.exchange(
                 session, ctx.peppers, principal, result.org_id, result.team_node_id, MAX_EXCHANGE_TTL, None,
                 via="routing.lookup",
             )
@@ -46,6 +47,6 @@ async def exchange(ctx: Context, principal: AnyPrincipal, body: ExchangeRequest)
     except ValueError as exc:
         raise InvalidRequest(str(exc), path="/scopes") from None
     async with ctx.db.transaction() as session:
-        return await service.exchange(
+        return await exchanges.exchange(
             session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, scopes, via="exchange"
         )

@@ -1,20 +1,16 @@
-"""Routing keys follow every config write; one-query lookups; short-lived team tokens (DESIGN §9)."""
+"""Routing keys follow every config write, and one-query lookups (DESIGN §9)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config_service.auth.principal import DEFAULT_TEAM_SCOPES, Kind, Principal
-from config_service.errors import Forbidden, InvalidConfig, InvalidRequest, RoutingConflict
-from config_service.orgs import service as orgs
+from config_service.auth.principal import Kind, Principal
+from config_service.errors import Forbidden, InvalidConfig, RoutingConflict
 from config_service.routing import repository
 from config_service.routing.keys import WORKSPACE_LIST, RoutingError, claims, lookup_candidates
 from config_service.routing.schemas import LookupResult
-from config_service.tokens import service as tokens
-from config_service.tokens.schemas import TokenCreate, TokenIssued
 
 
 def planned_claims(own_config: dict[str, Any], *, is_root: bool):
@@ -96,27 +92,3 @@ async def lookup(
                             matched_value=identifiers[singular], tried=tried, ambiguous=None, team_token=None)
     return LookupResult(found=False, org_id=org_id, team_node_id=None, matched_by=None, matched_value=None,
                         tried=tried, ambiguous=None, team_token=None)
-
-
-async def exchange(
-    session: AsyncSession,
-    peppers,
-    principal: Principal,
-    org_id: str,
-    node_id: str,
-    ttl_seconds: int,
-    scopes: list[str] | None,
-    *,
-    via: str,
-) -> TokenIssued:
-    """A short-lived team token (≤ 15 minutes), audited as `token.issued`."""
-    if principal.kind not in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
-        raise Forbidden("only the internal service token or the global admin can exchange for a team token")
-    if ttl_seconds < 1 or ttl_seconds > 900:
-        raise InvalidRequest("ttl_seconds must be between 1 and 900", path="/ttl_seconds")
-    await orgs.get_node_or_404(session, org_id, node_id)
-    body = TokenCreate(description=f"short-lived ({via})", scopes=scopes or sorted(DEFAULT_TEAM_SCOPES))
-    return await tokens.issue_team_token(
-        session, peppers, principal, org_id, node_id, body, ttl=timedelta(seconds=ttl_seconds),
-        audit_details={"via": via, "ttl_seconds": ttl_seconds},
-    )

@@ -75,9 +75,11 @@ async def issue_team_token(
 ) -> TokenIssued:
     token, hint = tk.team_token(org_id, node_id)
     scopes = body.scopes if body.scopes is not None else sorted(DEFAULT_TEAM_SCOPES)
-    expires_at = datetime.now(UTC) + ttl if ttl else _expiry(body.expires_in_days)
+    issued_at = datetime.now(UTC)
+    expires_at = issued_at + ttl if ttl else _expiry(body.expires_in_days)
     row = TeamToken(
         id=uuid.uuid4(),
+        created_at=issued_at,
         org_id=org_id,
         team_node_id=node_id,
         token_hash=tk.digest(peppers.current, token),

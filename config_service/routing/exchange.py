@@ -1,0 +1,39 @@
+"""Short-lived team tokens for callers that resolved a team (DESIGN §9)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.auth.principal import DEFAULT_TEAM_SCOPES, Kind, Principal
+from config_service.errors import Forbidden, InvalidRequest
+from config_service.orgs import service as orgs
+from config_service.tokens import service as tokens
+from config_service.tokens.schemas import TokenCreate, TokenIssued
+
+MAX_TTL_SECONDS = 15 * 60
+
+
+async def exchange(
+    session: AsyncSession,
+    peppers,
+    principal: Principal,
+    org_id: str,
+    node_id: str,
+    ttl_seconds: int,
+    scopes: list[str] | None,
+    *,
+    via: str,
+) -> TokenIssued:
+    """A short-lived team token (≤ 15 minutes), audited as `token.issued`."""
+    if principal.kind not in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
+        raise Forbidden("only the internal service token or the global admin can exchange for a team token")
+    if ttl_seconds < 1 or ttl_seconds > MAX_TTL_SECONDS:
+        raise InvalidRequest(f"ttl_seconds must be between 1 and {MAX_TTL_SECONDS}", path="/ttl_seconds")
+    await orgs.get_node_or_404(session, org_id, node_id)
+    body = TokenCreate(description=f"short-lived ({via})", scopes=scopes or sorted(DEFAULT_TEAM_SCOPES))
+    return await tokens.issue_team_token(
+        session, peppers, principal, org_id, node_id, body, ttl=timedelta(seconds=ttl_seconds),
+        audit_details={"via": via, "ttl_seconds": ttl_seconds},
+    )

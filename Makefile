@@ -17,5 +17,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# BENCH_SECONDS (per scenario, default 15) shortens it; docs/PERFORMANCE.md
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .config-service .pytest_cache

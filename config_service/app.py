@@ -26,7 +26,10 @@ from config_service.configs.service import Keys
 from config_service.context import AppContext
 from config_service.db.engine import Database, make_engine
 from config_service.errors import AppError
+from config_service.insight.endpoints import admin_router as insight_admin_router
+from config_service.insight.endpoints import team_router as insight_team_router
 from config_service.kit.etag import etag_key
+from config_service.live.endpoints import router as live_router
 from config_service.ops import metrics
 from config_service.ops.endpoints import router as ops_router
 from config_service.ops.middleware import RequestMiddleware
@@ -155,17 +158,29 @@ def build_context(settings: Settings) -> AppContext:
     )
 
 
+def attach_live(ctx: AppContext) -> None:
+    """Caches, change feed and watchers (DESIGN §10); LISTEN on a direct connection."""
+    from config_service.live.service import Live
+
+    settings = ctx.settings
+    listen_url = settings.listen_database_url or settings.database_url
+    ctx.live = Live.create(ctx.db, ctx.keys, listen_url, cache_enabled=settings.cache_enabled)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """The ASGI app. `settings` must be complete (database URL and keys resolved)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(settings)
+        attach_live(ctx)
         app.state.ctx = ctx
+        await ctx.live.start()
         flusher = asyncio.create_task(ctx.last_used.run(ctx.db, settings.last_used_flush_seconds))
         try:
             yield
         finally:
+            await ctx.live.stop()
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
@@ -195,6 +210,9 @@ def create_app(settings: Settings) -> FastAPI:
         compat_router,
         runs_router,
         routing_router,
+        live_router,
+        insight_team_router,
+        insight_admin_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

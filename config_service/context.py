@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from config_service.configs.service import Keys
 from config_service.db.engine import Database
@@ -19,3 +20,4 @@ class AppContext:
     last_used: LastUsedRecorder
     admin_token: str
     internal_token: str | None
+    live: Any = None  # config_service.live.service.Live, attached in the lifespan

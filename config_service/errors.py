@@ -53,5 +53,8 @@ UnsupportedMediaType = _error(
 )
 InvalidConfig = _error("InvalidConfig", 422, "invalid_config", "Invalid configuration")
 InvalidRequest = _error("InvalidRequest", 422, "invalid_request", "Invalid request")
+SecretRebindRequired = _error(
+    "SecretRebindRequired", 422, "secret_rebind_required", "Endpoint change needs the secret rewritten"
+)
 RateLimited = _error("RateLimited", 429, "rate_limited", "Too many requests")
 ServiceUnavailable = _error("ServiceUnavailable", 503, "unavailable", "Service unavailable")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -159,8 +161,10 @@ def test_issue_token_is_short_lived_and_audited(org, internal, admin, db):
     assert row[0].total_seconds() <= 15 * 60 and sorted(row[1]) == ["config:read", "runs:write", "secrets:read"]
     audit = admin.get(f"/admin/orgs/{org.org_id}/audit", params={"action": "token.issued"}).json()["items"]
     assert audit and token not in str(audit)
-    db.execute("UPDATE team_tokens SET expires_at = now() - interval '1 second' WHERE org_id = %s", (org.org_id,))
-    with org.client(token) as team:
+    short = internal.post("/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "t", "ttl_seconds": 1})
+    with org.client(short.json()["token"]) as team:
+        assert team.get("/config/me").status_code == 200
+        time.sleep(1.1)
         assert team.get("/config/me").status_code == 401
 
 

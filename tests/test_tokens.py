@@ -205,18 +205,20 @@ def test_revoke_org_admin_token(org, admin):
     assert admin.post(f"/admin/orgs/{org.org_id}/admin-tokens/{uuid.uuid4()}/revoke").status_code == 404
 
 
-def test_expired_tokens_are_401(org, db):
+def test_expired_tokens_are_401(org, db, internal):
+    """Expiry is checked on every request, also for a token whose lookup is cached."""
     org.add_node("sre")
-    team = issue(org, "sre", expires_in_days=1)
+    short = internal.post(
+        "/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "sre", "ttl_seconds": 1}
+    ).json()
     admin_token = issue_admin(org, expires_in_days=1)
-    with org.client(team["token"]) as t, org.client(admin_token["token"]) as a:
+    db.execute("UPDATE org_admin_tokens SET expires_at = now() - interval '1 second' WHERE id = %s",
+               (admin_token["id"],))
+    with org.client(short["token"]) as t, org.client(admin_token["token"]) as a:
         assert t.get("/config/me").status_code == 200
-        assert a.get(f"/admin/orgs/{org.org_id}/nodes").status_code == 200
-        db.execute("UPDATE team_tokens SET expires_at = now() - interval '1 second' WHERE id = %s", (team["id"],))
-        db.execute("UPDATE org_admin_tokens SET expires_at = now() - interval '1 second' WHERE id = %s",
-                   (admin_token["id"],))
-        assert t.get("/config/me").status_code == 401
         assert a.get(f"/admin/orgs/{org.org_id}/nodes").status_code == 401
+        time.sleep(max(0.0, datetime.fromisoformat(short["expires_at"]).timestamp() - time.time()) + 0.05)
+        assert t.get("/config/me").status_code == 401
 
 
 def test_expired_revoked_malformed_and_unknown_tokens_get_the_same_401(org, admin, server, db, server_keys):

@@ -5,12 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+import orjson
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.models import AuditEvent
 
 NOTIFY_CHANNEL = "config_service_changes"
+
+
+_INSERT_AND_NOTIFY = text(
+    """
+    WITH e AS (
+        INSERT INTO audit_events (org_id, actor, action, target_type, target_id, details)
+        VALUES (:org_id, :actor, :action, :target_type, :target_id, CAST(:details AS jsonb))
+        RETURNING id, xid
+    )
+    SELECT e.id, e.xid, pg_notify(:channel, e.id::text) FROM e
+    """
+)
 
 
 async def insert_event(
@@ -23,25 +36,28 @@ async def insert_event(
     target_id: str | None,
     details: dict[str, Any],
 ) -> int:
-    """Insert one event and NOTIFY its id: PostgreSQL delivers it only if the transaction commits."""
-    result = await session.execute(
-        insert(AuditEvent)
-        .values(
-            org_id=org_id,
-            actor=actor,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            details=details,
+    """Insert one event and NOTIFY its id in one statement: PostgreSQL delivers the
+    notification only if the transaction commits. The event is also noted on the session so
+    this process can apply it the moment the transaction commits (read-your-writes)."""
+    row = (
+        await session.execute(
+            _INSERT_AND_NOTIFY,
+            {
+                "org_id": org_id,
+                "actor": actor,
+                "action": action,
+                "target_type": target_type,
+                "target_id": target_id,
+                "details": orjson.dumps(details).decode(),
+                "channel": NOTIFY_CHANNEL,
+            },
         )
-        .returning(AuditEvent.id)
+    ).one()
+    session.info.setdefault("events", []).append(
+        {"id": row.id, "xid": row.xid, "org_id": org_id, "action": action, "target_type": target_type,
+         "target_id": target_id, "details": details}
     )
-    event_id = result.scalar_one()
-    await session.execute(
-        text("SELECT pg_notify(:channel, :payload)"),
-        {"channel": NOTIFY_CHANNEL, "payload": str(event_id)},
-    )
-    return event_id
+    return row.id
 
 
 async def list_events(

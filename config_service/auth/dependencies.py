@@ -33,8 +33,17 @@ async def _resolve(ctx: AppContext, token: str) -> Principal | None:
         if ctx.internal_token and tk.same(token, ctx.internal_token):
             return Principal(Kind.INTERNAL)
         return None
+    cache = ctx.live.tokens
+    digest = tk.digest(ctx.peppers.current, token)
+    cached = cache.get(digest)
+    if cached is not None:
+        return cached
+    generation = cache.generation
     async with ctx.db.transaction() as session:
-        return await tokens.authenticate(session, ctx.peppers, token)
+        principal = await tokens.authenticate(session, ctx.peppers, token)
+    if principal is not None:
+        cache.put(digest, principal, principal.expires_at, generation)
+    return principal
 
 
 async def get_principal(request: Request) -> Principal:

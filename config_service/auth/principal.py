@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -32,6 +33,7 @@ class Principal:
     node_id: str | None = None
     token_id: uuid.UUID | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    expires_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated
 
@@ -26,13 +27,14 @@ from config_service.configs.schemas import (
 )
 from config_service.configs.validators import Precondition, none_match, parse_tags
 from config_service.context import AppContext
-from config_service.errors import InvalidRequest
+from config_service.errors import InvalidRequest, NotFound
 from config_service.http import json_body, json_response, quoted
 
 team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
 admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
+Wait = Annotated[float | None, Query(ge=0, le=60, description="Long poll: seconds to wait for a change (≤ 60)")]
 MAX_VERSION = 2**31 - 1  # versions are INT columns
 BeforeVersion = Annotated[int | None, Query(ge=1, le=MAX_VERSION)]
 _CURSOR = re.compile(r"[0-9]{1,10}")
@@ -42,16 +44,53 @@ _CURSOR = re.compile(r"[0-9]{1,10}")
 
 
 async def effective_response(
-    ctx: AppContext, request: Request, org_id: str, node_id: str, *, reveal: bool
+    ctx: AppContext,
+    request: Request,
+    org_id: str,
+    node_id: str,
+    *,
+    reveal: bool,
+    wait: float | None = None,
 ) -> Response:
-    async with ctx.db.transaction() as session:
-        view = await service.read_effective(session, ctx.keys, org_id, node_id, reveal_secrets=reveal)
+    """The effective view, from the live cache. With `wait` and an `If-None-Match` naming the
+    current etag, hold the request (long poll) until the config changes or the wait ends (304)."""
+    live = ctx.live
+    inm = request.headers.get("if-none-match")
+    view = await live.effective(org_id, node_id, reveal=reveal)
+    if wait and none_match(inm, view.etag):
+        view = await _long_poll(ctx, org_id, node_id, view, inm, wait, reveal=reveal)
     headers = {"ETag": quoted(view.etag)}
     if reveal:
         headers["Cache-Control"] = "no-store"
-    if none_match(request.headers.get("if-none-match"), view.etag):
+    if none_match(inm, view.etag):
         return Response(status_code=304, headers=headers)
-    return json_response(view, headers=headers)
+    return Response(content=view.body, media_type="application/json", headers=headers)
+
+
+async def _long_poll(ctx: AppContext, org_id: str, node_id: str, view, inm: str | None, wait: float, *, reveal: bool):
+    live = ctx.live
+    watcher = live.hub.register(org_id, node_id, view.hierarchy, None)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        # re-read after registering, so a change between the first read and now is not missed
+        view = await live.effective(org_id, node_id, reveal=reveal)
+        while none_match(inm, view.etag) and watcher.closed is None:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(watcher.changed.wait(), remaining)
+            except TimeoutError:
+                break
+            watcher.changed.clear()
+            if watcher.closed is None:
+                view = await live.effective(org_id, node_id, reveal=reveal)
+    finally:
+        live.hub.unregister(watcher)
+    if watcher.closed == "gone":
+        raise NotFound(f"node '{node_id}' was deleted or moved while waiting")
+    return view
 
 
 async def write_response(
@@ -107,11 +146,13 @@ async def history_page(
 
 @team_router.get("", response_model=EffectiveView, operation_id="config_me_get")
 @team_router.get("/effective", response_model=EffectiveView, operation_id="config_me_effective")
-async def get_me(ctx: Context, request: Request, principal: Team) -> Response:
-    """The team's effective config. Plaintext secrets only with `secrets:read` (then `no-store`)."""
+async def get_me(ctx: Context, request: Request, principal: Team, wait: Wait = None) -> Response:
+    """The team's effective config. Plaintext secrets only with `secrets:read` (then `no-store`).
+    `If-None-Match` → 304; with `wait=<s ≤ 60>` as well, a long poll that answers 200 as soon as
+    the effective config changes, or 304 when the wait ends."""
     policy.require_scope(principal, Scope.CONFIG_READ)
     reveal = Scope.SECRETS_READ in principal.scopes
-    return await effective_response(ctx, request, principal.org_id, principal.node_id, reveal=reveal)
+    return await effective_response(ctx, request, principal.org_id, principal.node_id, reveal=reveal, wait=wait)
 
 
 @team_router.get("/raw", response_model=RawView, operation_id="config_me_raw")
@@ -193,8 +234,11 @@ async def rollback_node_config(
 
 
 @admin_router.get("/effective", response_model=EffectiveView, operation_id="node_effective")
-async def get_node_effective(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
-    return await effective_response(ctx, request, org_id, node_id, reveal=False)
+async def get_node_effective(
+    ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str, wait: Wait = None
+) -> Response:
+    """The node's effective config (secrets masked); `wait` long-polls as on `/config/me`."""
+    return await effective_response(ctx, request, org_id, node_id, reveal=False, wait=wait)
 
 
 @admin_router.get("/raw", response_model=RawView, operation_id="node_raw")

@@ -33,4 +33,5 @@ class AuditEvent(Base):
         Index("idx_audit_events_org_id", "org_id", text("id DESC")),
         Index("idx_audit_events_org_action", "org_id", "action"),
         Index("idx_audit_events_org_at", "org_id", "at"),
+        Index("idx_audit_events_xid", "xid"),  # the change feed reads forward by transaction id
     )

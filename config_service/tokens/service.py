@@ -228,8 +228,8 @@ async def authenticate(session: AsyncSession, peppers: Peppers, token: str) -> P
     if matched != tk.pepper_id(peppers.current):
         await repository.rehash(session, row, candidates[0][0], candidates[0][1])
     if isinstance(row, TeamToken):
-        return Principal(Kind.TEAM, org_id=row.org_id, node_id=row.team_node_id, token_id=row.id, scopes=frozenset(row.scopes))
-    return Principal(Kind.ORG_ADMIN, org_id=row.org_id, token_id=row.id)
+        return Principal(Kind.TEAM, org_id=row.org_id, node_id=row.team_node_id, token_id=row.id, scopes=frozenset(row.scopes), expires_at=row.expires_at)
+    return Principal(Kind.ORG_ADMIN, org_id=row.org_id, token_id=row.id, expires_at=row.expires_at)
 
 
 class LastUsedRecorder:

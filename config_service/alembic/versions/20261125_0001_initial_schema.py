@@ -60,6 +60,7 @@ def upgrade() -> None:
     op.create_index('idx_audit_events_org_action', 'audit_events', ['org_id', 'action'], unique=False)
     op.create_index('idx_audit_events_org_at', 'audit_events', ['org_id', 'at'], unique=False)
     op.create_index('idx_audit_events_org_id', 'audit_events', ['org_id', sa.literal_column('id DESC')], unique=False)
+    op.create_index('idx_audit_events_xid', 'audit_events', ['xid'], unique=False)
     op.create_table('integration_schemas',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -189,6 +190,7 @@ def downgrade() -> None:
     op.drop_index('idx_org_admin_tokens_org', table_name='org_admin_tokens')
     op.drop_table('org_admin_tokens')
     op.drop_table('integration_schemas')
+    op.drop_index('idx_audit_events_xid', table_name='audit_events')
     op.drop_index('idx_audit_events_org_id', table_name='audit_events')
     op.drop_index('idx_audit_events_org_at', table_name='audit_events')
     op.drop_index('idx_audit_events_org_action', table_name='audit_events')

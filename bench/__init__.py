@@ -1,0 +1,1 @@
+"""The benchmark of the service (`make bench`); see docs/PERFORMANCE.md."""

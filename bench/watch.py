@@ -1,0 +1,152 @@
+"""The watch scenario: SSE watchers on one instance, writes on another, notification latency.
+
+Each watcher streams `GET /api/v1/config/me/watch` with its own team token. The writer patches
+the org root through the other instance, setting `bench_watch.seq = k`, so every watcher's
+effective config changes; a watcher's latency for write k is the time from the write's response
+(as the writer saw it) to the arrival of the `config` event whose data carries `seq: k` (clamped
+at 0: an event may be read before the writer's task resumes). The next write is sent once every
+watcher has seen the previous one, or after `EVENT_TIMEOUT`, which counts the rest as missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from bench.stats import percentile
+
+WATCH_PATH = "/api/v1/config/me/watch"
+SEQ = re.compile(rb'"bench_watch"\s*:\s*\{\s*"seq"\s*:\s*(\d+)')
+EVENT_TIMEOUT = 2.0
+CONNECT_TIMEOUT = 30.0
+
+
+class Unavailable(Exception):
+    """The instance has no watch endpoint (yet)."""
+
+
+@dataclass
+class Arrivals:
+    """How many watchers have seen each seq; `wait(seq)` returns once all of them have."""
+
+    watchers: int
+    counts: dict[int, int] = field(default_factory=dict)
+    complete: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    def record(self, seq: int) -> None:
+        self.counts[seq] = self.counts.get(seq, 0) + 1
+        if self.counts[seq] >= self.watchers:
+            self.complete.setdefault(seq, asyncio.Event()).set()
+
+    async def wait(self, seq: int, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.complete.setdefault(seq, asyncio.Event()).wait(), timeout)
+        except TimeoutError:
+            pass
+
+
+@dataclass
+class Watcher:
+    token: str
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    seen: dict[int, float] = field(default_factory=dict)  # seq → monotonic arrival time
+    last_seq: int = -1
+    error: str | None = None
+
+
+async def probe(base_url: str, token: str) -> None:
+    """Raise Unavailable when the watch endpoint answers 404/405."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        async with client.stream("GET", WATCH_PATH, headers={"Authorization": f"Bearer {token}"}) as response:
+            if response.status_code in (404, 405):
+                raise Unavailable(f"{WATCH_PATH} answered {response.status_code}")
+            if response.status_code != 200:
+                body = (await response.aread())[:300]
+                raise RuntimeError(f"{WATCH_PATH} answered {response.status_code}: {body!r}")
+
+
+async def _watch(client: httpx.AsyncClient, watcher: Watcher, arrivals: Arrivals) -> None:
+    headers = {"Authorization": f"Bearer {watcher.token}", "Accept": "text/event-stream"}
+    try:
+        async with client.stream("GET", WATCH_PATH, headers=headers) as response:
+            if response.status_code != 200:
+                watcher.error = f"HTTP {response.status_code}"
+                watcher.ready.set()
+                return
+            event = None
+            async for line in response.aiter_lines():
+                now = time.monotonic()
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:") and event == "config":
+                    match = SEQ.search(line.encode())
+                    seq = int(match.group(1)) if match else 0
+                    if seq not in watcher.seen:
+                        watcher.seen[seq] = now
+                        arrivals.record(seq)
+                    watcher.last_seq = max(watcher.last_seq, seq)
+                    watcher.ready.set()
+                elif not line:
+                    event = None
+    except (httpx.HTTPError, asyncio.CancelledError) as exc:
+        if not isinstance(exc, asyncio.CancelledError):
+            watcher.error = f"{type(exc).__name__}: {exc}"
+            watcher.ready.set()
+        else:
+            raise
+
+
+async def measure(watch_url: str, write_url: str, admin_token: str, org: str, tokens: list[str], writes: int) -> dict:
+    """Open one watcher per token on `watch_url`, make `writes` root writes on `write_url`."""
+    await probe(watch_url, tokens[0])
+    watchers = [Watcher(token) for token in tokens]
+    arrivals = Arrivals(len(watchers))
+    limits = httpx.Limits(max_connections=len(tokens) + 10, max_keepalive_connections=len(tokens) + 10)
+    timeout = httpx.Timeout(10.0, read=None)
+    async with httpx.AsyncClient(base_url=watch_url, timeout=timeout, limits=limits) as watch_client, \
+            httpx.AsyncClient(base_url=write_url, timeout=30, headers={"Authorization": f"Bearer {admin_token}"}) as writer:
+        tasks = [asyncio.create_task(_watch(watch_client, w, arrivals)) for w in watchers]
+        try:
+            await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in watchers)), CONNECT_TIMEOUT)
+            failed = [w.error for w in watchers if w.error]
+            if failed:
+                raise RuntimeError(f"{len(failed)} watchers failed to connect, e.g. {failed[0]}")
+            sent: dict[int, float] = {}
+            started = time.monotonic()
+            base = max(w.last_seq for w in watchers) + 1
+            for seq in range(base, base + writes):
+                response = await writer.patch(
+                    f"/api/v1/admin/orgs/{org}/nodes/{org}/config",
+                    json={"config": {"bench_watch": {"seq": seq}}, "reason": "bench watch"},
+                )
+                sent[seq] = time.monotonic()
+                if response.status_code != 200:
+                    raise RuntimeError(f"watch write answered {response.status_code}: {response.text[:300]}")
+                await arrivals.wait(seq, EVENT_TIMEOUT)
+            elapsed = time.monotonic() - started
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    latencies = [
+        max(0.0, w.seen[seq] - at) * 1000.0 for w in watchers for seq, at in sent.items() if seq in w.seen
+    ]
+    expected = len(sent) * len(watchers)
+    return {
+        "watchers": len(watchers),
+        "writes": len(sent),
+        "events": len(latencies),
+        "missed": expected - len(latencies),
+        "seconds": round(elapsed, 3),
+        "events_per_second": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "latency_ms": {
+            "p50": round(percentile(latencies, 50), 3),
+            "p90": round(percentile(latencies, 90), 3),
+            "p99": round(percentile(latencies, 99), 3),
+            "max": round(max(latencies, default=0.0), 3),
+        },
+    }

@@ -1,0 +1,210 @@
+"""PURE: the blast radius of a would-be own config — which effective configs in the node's
+subtree would change, and how (DESIGN §7 `preview`).
+
+The subtree is merged one level at a time from the parent's state, once with the
+current own config and once with the new one (never re-merging a lineage from the root).
+A descendant's effective config depends only on its parent's effective config, the locks in
+force and its own config; so where both merges agree on the effective config and on what the
+active locks would restore, the whole subtree below is unaffected and is counted, not merged.
+
+`SharedState` is `configs.merge.MergeState` without the copies: `MergeState` deep-copies the
+whole effective config at every level, which dominates a preview of a thousand nodes. Here
+documents are never mutated once built — a merge copies only the objects the layer touches, a
+lock restore only the objects along its path — so a child shares everything it inherits
+unchanged. The steps are those of `MergeState.push` one for one (tests hold the two equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from config_service.configs.merge import Layer
+from config_service.kit.jsondoc import canonical, escape_token
+from config_service.kit.pointer import ABSENT, parse_pointer
+from config_service.kit.secrets import mask
+
+
+@dataclass(frozen=True)
+class SharedLock:
+    node_id: str
+    path: str
+    tokens: tuple[str, ...]
+    snapshot: dict[str, Any] = field(repr=False)
+
+
+def _merge(base: Any, layer: dict[str, Any]) -> dict[str, Any]:
+    """`configs.merge.merge`, sharing (never copying) what it does not change."""
+    result = dict(base) if isinstance(base, dict) else {}
+    for key, value in layer.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict):
+            result[key] = _merge(result.get(key), value)
+        else:
+            result[key] = value
+    return result
+
+
+def _restore(target: dict[str, Any], tokens: tuple[str, ...], source: dict[str, Any]) -> dict[str, Any]:
+    """`kit.pointer.restore_path`, copying the objects along the path instead of mutating them."""
+    root = dict(target)
+    node = root
+    src: Any = source
+    for index, token in enumerate(tokens):
+        src_child = src.get(token, ABSENT) if isinstance(src, dict) else ABSENT
+        child = node.get(token, ABSENT)
+        if index == len(tokens) - 1 or not isinstance(child, dict):
+            if src_child is ABSENT:
+                node.pop(token, None)
+            else:
+                node[token] = src_child
+            return root
+        child = dict(child)
+        node[token] = child
+        node = child
+        src = src_child
+    return root
+
+
+@dataclass(frozen=True)
+class SharedState:
+    """The effective config of one node and the locks in force below it (never mutated)."""
+
+    effective: dict[str, Any] = field(default_factory=dict)
+    active: tuple[SharedLock, ...] = ()
+
+    def push(self, layer: Layer) -> SharedState:
+        effective = _merge(self.effective, layer.config)
+        for lock in self.active:
+            effective = _restore(effective, lock.tokens, lock.snapshot)
+        active = self.active
+        if layer.locked_paths:
+            active = (
+                *active,
+                *(SharedLock(layer.node_id, p, tuple(parse_pointer(p)), effective) for p in layer.locked_paths),
+            )
+        return SharedState(effective, active)
+
+
+@dataclass(frozen=True)
+class Descendant:
+    """One node below the previewed node: its parent and its layer (own config, locks, version)."""
+
+    parent_node_id: str
+    layer: Layer
+
+
+@dataclass(frozen=True)
+class Affected:
+    node_id: str
+    diff: list[dict[str, Any]]
+
+
+@dataclass
+class BlastRadius:
+    affected: list[Affected] = field(default_factory=list)
+    unaffected_count: int = 0
+    # (node_id, bytes) of every effective config that would exceed the limit
+    oversized: list[tuple[str, int]] = field(default_factory=list)
+
+
+def json_diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """RFC 6902 ops turning `old` into `new`, secrets masked.
+
+    Objects are compared key by key; lists and scalars are leaves replaced whole, like the
+    merge treats them. Equality is JSON equality (`true` is not `1`), unlike Python's `==`.
+    """
+    ops: list[dict[str, Any]] = []
+    _diff(old, new, "", ops)
+    return ops
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any], pointer: str, ops: list[dict[str, Any]]) -> None:
+    for key in old:
+        if key not in new:
+            ops.append({"op": "remove", "path": f"{pointer}/{escape_token(key)}"})
+    for key, value in new.items():
+        before = old.get(key, ABSENT)
+        if before is value:  # shared, so unchanged
+            continue
+        if before is ABSENT:
+            ops.append({"op": "add", "path": f"{pointer}/{escape_token(key)}", "value": mask(value)})
+        elif isinstance(before, dict) and isinstance(value, dict):
+            _diff(before, value, f"{pointer}/{escape_token(key)}", ops)
+        elif not _same_leaf(before, value):
+            ops.append({"op": "replace", "path": f"{pointer}/{escape_token(key)}", "value": mask(value)})
+
+
+def _same_leaf(a: Any, b: Any) -> bool:
+    """JSON equality of two leaves: `true` is not `1`, `1` is not `1.0`."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, str | int | bool) or a is None:
+        return a == b
+    return canonical(a) == canonical(b)
+
+
+def _lock_view(state: SharedState) -> list[tuple[str, str, bytes | None]]:
+    """What the active locks would restore below this state.
+
+    `restore_path` reads the snapshot at the first token of the lock path and within that value
+    only, so the snapshot's value at that key decides everything the lock can do.
+    """
+    view = []
+    for lock in state.active:
+        held = lock.snapshot.get(lock.tokens[0], ABSENT) if lock.tokens else ABSENT
+        view.append((lock.node_id, lock.path, None if held is ABSENT else canonical(held)))
+    return view
+
+
+def _subtree_sizes(node_id: str, descendants: Sequence[Descendant]) -> dict[str, int]:
+    sizes = {node_id: 1} | {d.layer.node_id: 1 for d in descendants}
+    for item in reversed(descendants):  # parents come before children: children are summed first
+        if item.parent_node_id in sizes:
+            sizes[item.parent_node_id] += sizes[item.layer.node_id]
+    return sizes
+
+
+def blast_radius(
+    ancestors: Sequence[Layer],
+    node: Layer,
+    new_config: dict[str, Any],
+    descendants: Sequence[Descendant],
+    *,
+    max_effective_bytes: int,
+) -> BlastRadius:
+    """Compare the subtree of `node` with its current own config and with `new_config`.
+
+    `ancestors` are the layers above `node`, root first; `descendants` every node below it,
+    parents before children. Affected nodes come out in that order (the node first).
+    """
+    base = SharedState()
+    for layer in ancestors:
+        base = base.push(layer)
+    children: dict[str, list[Layer]] = {}
+    for item in descendants:
+        children.setdefault(item.parent_node_id, []).append(item.layer)
+    sizes = _subtree_sizes(node.node_id, descendants)
+    order = {node.node_id: 0} | {d.layer.node_id: i + 1 for i, d in enumerate(descendants)}
+
+    radius = BlastRadius()
+    stack = [(node.node_id, base.push(node), base.push(replace(node, config=new_config)))]
+    while stack:
+        node_id, old, new = stack.pop()
+        old_bytes, new_bytes = canonical(old.effective), canonical(new.effective)
+        if old_bytes == new_bytes:
+            if _lock_view(old) == _lock_view(new):
+                radius.unaffected_count += sizes[node_id]
+                continue
+            radius.unaffected_count += 1
+        else:
+            radius.affected.append(Affected(node_id, json_diff(old.effective, new.effective)))
+            if len(new_bytes) > max_effective_bytes:
+                radius.oversized.append((node_id, len(new_bytes)))
+        for child in children.get(node_id, ()):
+            stack.append((child.node_id, old.push(child), new.push(child)))
+    radius.affected.sort(key=lambda item: order[item.node_id])
+    radius.oversized.sort(key=lambda item: order[item[0]])
+    return radius

@@ -1,0 +1,1 @@
+"""The typed integration catalog, validation of integration writes, and integration health (DESIGN §8)."""

@@ -1,0 +1,176 @@
+"""Per-org data keys (created on first use, unwrapped once, cached in memory) and the sealing and
+opening of secret leaves (DESIGN §8). Services flush, never commit.
+
+Logs name orgs, nodes, key ids and JSON Pointers — never a key, a plaintext or a ciphertext.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.kit import crypto, secrets
+from config_service.kit.crypto import CryptoError, MasterKey
+from config_service.kit.pointer import get_path
+from config_service.secrets import repository
+
+log = logging.getLogger(__name__)
+
+KEY_CACHE_SECONDS = 600.0  # an unwrapped data key lives this long in memory (so a destroyed org's key fades)
+
+
+class Vault:
+    """The master keys of this process and a cache of unwrapped org data keys."""
+
+    def __init__(self, current: MasterKey, previous: MasterKey | None = None) -> None:
+        self.current = current
+        self.masters = [current] + ([previous] if previous is not None and previous.kid != current.kid else [])
+        self._cache: dict[tuple[str, str], tuple[bytes, float]] = {}
+
+    @classmethod
+    def from_settings(cls, secrets_key: str, secrets_key_previous: str | None = None) -> Vault:
+        previous = MasterKey.from_b64(secrets_key_previous) if secrets_key_previous else None
+        return cls(MasterKey.from_b64(secrets_key), previous)
+
+    def __repr__(self) -> str:
+        return f"Vault(masters={[m.kid for m in self.masters]})"
+
+    def _cached(self, org_id: str, key_id: str) -> bytes | None:
+        entry = self._cache.get((org_id, key_id))
+        if entry is None:
+            return None
+        key, at = entry
+        if time.monotonic() - at > KEY_CACHE_SECONDS:
+            self._cache.pop((org_id, key_id), None)
+            return None
+        return key
+
+    def _remember(self, org_id: str, key_id: str, key: bytes) -> None:
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[(org_id, key_id)] = (key, time.monotonic())
+
+    def forget(self, org_id: str) -> None:
+        for cached in [k for k in self._cache if k[0] == org_id]:
+            del self._cache[cached]
+
+    def unwrap(self, row: repository.KeyRow) -> bytes:
+        return crypto.unwrap_key(self.masters, row.wrapped_key, row.org_id, row.key_id)
+
+    async def data_key(self, session: AsyncSession, org_id: str, key_id: str) -> bytes | None:
+        """The org's data key `key_id`, or None if the org has no such key (or it does not unwrap)."""
+        key = self._cached(org_id, key_id)
+        if key is not None:
+            return key
+        row = await repository.get_key(session, org_id, key_id)
+        if row is None:
+            return None
+        try:
+            key = self.unwrap(row)
+        except CryptoError as exc:
+            log.error("an org data key does not unwrap", extra={"org_id": org_id, "key_id": key_id, "error": str(exc)})
+            return None
+        self._remember(org_id, key_id, key)
+        return key
+
+    async def sealing_key(self, session: AsyncSession, org_id: str) -> tuple[str, bytes]:
+        """The key new secrets of the org are sealed with; the org's first key is made here.
+
+        Read inside the writing transaction, after the org lock (shared) that a re-encryption
+        takes exclusive: a write never seals with a key a finished re-encryption retired."""
+        row = await repository.current_key(session, org_id)
+        if row is None:
+            await repository.lock_org_keys(session, org_id)
+            row = await repository.current_key(session, org_id)
+            if row is None:
+                key_id, key = crypto.new_key_id(), crypto.new_data_key()
+                await repository.insert_key(session, org_id, key_id, crypto.wrap_key(self.current, key, org_id, key_id))
+                self._remember(org_id, key_id, key)
+                return key_id, key
+        key = self._cached(org_id, row.key_id)
+        if key is None:
+            key = self.unwrap(row)  # a key that does not unwrap here must not be replaced silently
+            self._remember(org_id, row.key_id, key)
+        return row.key_id, key
+
+
+@dataclass(frozen=True)
+class SealedLayer:
+    """One own config of a lineage: whose it is (for the associated data) and its content."""
+
+    node_id: str
+    node_uid: str
+    config: dict[str, Any]
+
+
+@dataclass
+class Opened:
+    """Plaintexts by envelope, and what did not open."""
+
+    plaintexts: dict[str, str] = field(default_factory=dict)
+    failed: int = 0
+
+
+async def open_layers(session: AsyncSession, vault: Vault, org_id: str, layers: Sequence[SealedLayer]) -> Opened:
+    """Open every envelope of these own configs, each with its node's uid and its own path."""
+    opened = Opened()
+    for layer in layers:
+        for tokens, envelope in secrets.envelopes(layer.config):
+            if envelope in opened.plaintexts:
+                continue
+            pointer = secrets.pointer_of(tokens)
+            key_id = crypto.envelope_key_id(envelope)
+            key = await vault.data_key(session, org_id, key_id) if key_id else None
+            try:
+                if key is None:
+                    raise CryptoError("no such data key")
+                opened.plaintexts[envelope] = crypto.open_envelope(
+                    key, envelope, crypto.leaf_aad(org_id, layer.node_uid, pointer)
+                )
+            except CryptoError as exc:
+                opened.failed += 1
+                log.warning(
+                    "a secret does not open; it is shown masked",
+                    extra={"org_id": org_id, "node_id": layer.node_id, "pointer": pointer, "key_id": key_id,
+                           "error": str(exc)},
+                )
+    return opened
+
+
+async def seal_requests(
+    session: AsyncSession,
+    vault: Vault,
+    org_id: str,
+    node_uid: str,
+    new_own: dict[str, Any],
+    old_own: dict[str, Any],
+    requests: list[tuple[list[str], str]],
+) -> dict[str, Any]:
+    """`new_own` with each requested plaintext sealed at its path. Writing the plaintext the node
+    already holds there keeps the stored envelope, so an unchanged secret is no change."""
+    if not requests:
+        return new_own
+    leaves: list[tuple[list[str], Any]] = []
+    sealing: tuple[str, bytes] | None = None
+    for tokens, plaintext in requests:
+        aad = crypto.leaf_aad(org_id, node_uid, secrets.pointer_of(tokens))
+        old = get_path(old_own, tokens)
+        if secrets.is_envelope(old):
+            key_id = crypto.envelope_key_id(old)
+            key = await vault.data_key(session, org_id, key_id) if key_id else None
+            try:
+                if key is not None and crypto.open_envelope(key, old, aad) == plaintext:
+                    leaves.append((tokens, old))
+                    continue
+            except CryptoError:
+                pass
+        if sealing is None:
+            sealing = await vault.sealing_key(session, org_id)
+        key_id, key = sealing
+        leaves.append((tokens, crypto.seal(key, key_id, plaintext, aad)))
+    return secrets.with_leaves(new_own, leaves)

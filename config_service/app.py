@@ -28,6 +28,7 @@ from config_service.db.engine import Database, make_engine
 from config_service.errors import AppError
 from config_service.insight.endpoints import admin_router as insight_admin_router
 from config_service.insight.endpoints import team_router as insight_team_router
+from config_service.integrations.endpoints import router as integrations_router
 from config_service.kit.etag import etag_key
 from config_service.live.endpoints import router as live_router
 from config_service.ops import metrics
@@ -36,6 +37,7 @@ from config_service.ops.middleware import RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
 from config_service.routing.endpoints import router as routing_router
 from config_service.runs.endpoints import router as runs_router
+from config_service.secrets.service import Vault
 from config_service.settings import Settings
 from config_service.tokens.endpoints import router as tokens_router
 from config_service.tokens.service import LastUsedRecorder, Peppers
@@ -151,7 +153,10 @@ def build_context(settings: Settings) -> AppContext:
         settings=settings,
         db=db,
         peppers=Peppers(settings.secret("token_pepper"), settings.secret("token_pepper_previous")),
-        keys=Keys(etag_key=etag_key(settings.secret("secrets_key"))),
+        keys=Keys(
+            etag_key=etag_key(settings.secret("secrets_key")),
+            vault=Vault.from_settings(settings.secret("secrets_key"), settings.secret("secrets_key_previous")),
+        ),
         last_used=LastUsedRecorder(),
         admin_token=settings.secret("admin_token"),
         internal_token=settings.secret("internal_service_token"),
@@ -213,6 +218,7 @@ def create_app(settings: Settings) -> FastAPI:
         live_router,
         insight_team_router,
         insight_admin_router,
+        integrations_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app

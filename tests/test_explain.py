@@ -167,3 +167,19 @@ def test_secrets_are_masked_with_a_fingerprint_never_the_value(org, db):
 def test_explain_of_an_empty_config_is_empty(org):
     org.add_node("sre")
     assert explain(org, "sre") == {}
+
+
+def test_fingerprint_is_of_the_plaintext(org):
+    """Two nodes holding the same secret plaintext (different envelopes) share a fingerprint."""
+    org.add_node("a")
+    org.add_node("b")
+    org.patch("a", {"cred": {"$secret": "same-plaintext"}})
+    org.patch("b", {"cred": {"$secret": "same-plaintext"}})
+    prints = []
+    for node in ("a", "b"):
+        entry = org.admin.get(org.node_path(node) + "/explain").json()["paths"]["/cred"]
+        assert entry["secret"] is True and entry["value"] == "********"
+        prints.append(entry["fingerprint"])
+    assert prints[0] == prints[1] and prints[0]
+    org.patch("b", {"cred": {"$secret": "other-plaintext"}})
+    assert org.admin.get(org.node_path("b") + "/explain").json()["paths"]["/cred"]["fingerprint"] != prints[0]

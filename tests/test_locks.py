@@ -266,9 +266,9 @@ def test_a_lock_below_the_root_binds_only_its_subtree(org):
 def test_a_locked_absence_cannot_be_filled_below(org):
     org.add_node("sre")
     set_locks(org, org.org_id, ["/integrations/pagerduty"])
-    assert_locked(org.patch("sre", {"integrations": {"pagerduty": {"key": "x"}}}), "/integrations/pagerduty")
-    assert org.patch("sre", {"integrations": {"slack": {"channel": "c"}}}).status_code == 200
-    assert org.effective("sre") == {"integrations": {"slack": {"channel": "c"}}}
+    assert_locked(org.patch("sre", {"integrations": {"pagerduty": {"from_email": "x@example.com"}}}), "/integrations/pagerduty")
+    assert org.patch("sre", {"integrations": {"slack": {"default_channel_id": "c"}}}).status_code == 200
+    assert org.effective("sre") == {"integrations": {"slack": {"default_channel_id": "c"}}}
 
 
 def test_locked_path_is_named_when_several_locks_exist(org):

@@ -392,6 +392,42 @@ def test_secrets_are_masked_in_diffs(tree, db):
     assert removed["affected"][0]["diff"] == [{"op": "remove", "path": "/creds"}]
 
 
+def test_new_secrets_and_integration_fields_are_checked_and_masked(tree):
+    org = tree
+    plaintext = "sk-preview-plaintext-0123456789"
+    bodies = [
+        {"config": {"vendor": {"token": {"$secret": plaintext}}}},
+        {"config": {"integrations": {"coralogix": {"api_key": plaintext, "domain": "eu2.coralogix.com"}}}},
+    ]
+    for body in bodies:
+        response = org.admin.post(preview_url(org, org.org_id), json=body)
+        assert response.status_code == 200, response.text
+        assert plaintext not in response.text and "$enc:" not in response.text
+        result = response.json()
+        assert result["errors"] == [], result["errors"]
+        assert len(result["affected"]) == 5
+        assert "********" in json.dumps(result["affected"][0]["diff"])
+    unknown = preview(org, "sre", {"config": {"integrations": {"coralogix": {"no_such_field": 1}}}})
+    assert [(e["code"], e["path"]) for e in unknown["errors"]] == [("invalid_config", "/integrations/coralogix/no_such_field")]
+    assert unknown["affected"] == []
+
+
+def test_error_details_never_quote_a_secret(tree, db):
+    """JSON Patch and JSON Pointer messages quote the document; a preview masks what they quote."""
+    org = tree
+    store_own(db, org.org_id, "sre", {"creds": {"key": ENVELOPE}})
+    bodies = [
+        [{"op": "test", "path": "/creds/key", "value": "guess"}],
+        [{"op": "add", "path": "/creds/nope/x", "value": 1}],
+    ]
+    for ops in bodies:
+        response = org.admin.post(preview_url(org, "sre"), content=json.dumps(ops),
+                                  headers={"Content-Type": "application/json-patch+json"})
+        assert response.status_code == 200, response.text
+        assert ENVELOPE not in response.text and "c2VjcmV0" not in response.text
+        assert response.json()["errors"][0]["code"] in ("precondition_failed", "invalid_request")
+
+
 def test_preview_is_for_admins_of_the_org(tree, make_org):
     org = tree
     body = {"config": {"x": 1}}

@@ -10,11 +10,13 @@ import typer
 
 from config_service.cli import db as db_commands
 from config_service.cli import runs as runs_commands
+from config_service.cli import secrets as secrets_commands
 from config_service.settings import Settings, SettingsError, settings_errors
 
 app = typer.Typer(help="Config Service: hierarchical configuration for AI agent platforms.", no_args_is_help=True)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(runs_commands.app, name="runs")
+app.add_typer(secrets_commands.app, name="secrets")
 
 
 def resolve_database(settings: Settings) -> None:

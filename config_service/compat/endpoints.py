@@ -20,7 +20,7 @@ router = APIRouter(prefix="/config/orgs/{org_id}/nodes/{node_id}", tags=["compat
 async def legacy_effective(ctx: Context, request: Request, principal: NodeReader, org_id: str, node_id: str) -> Response:
     """= `GET /admin/orgs/{org}/nodes/{node}/effective` (or the team's `/config/me`)."""
     reveal = principal.kind == "team" and Scope.SECRETS_READ in principal.scopes
-    response = await effective_response(ctx, request, org_id, node_id, reveal=reveal)
+    response = await effective_response(ctx, request, org_id, node_id, reveal=reveal, principal=principal)
     response.headers.update(DEPRECATION_HEADERS)
     return response
 

@@ -142,12 +142,21 @@ class JsonPatch:
     def _apply_one(document: Any, op: dict[str, Any], index: int) -> Any:
         try:
             return jsonpatch.JsonPatch([op]).apply(document, in_place=True)
-        except jsonpatch.JsonPatchTestFailed as exc:
-            raise TestFailed(f"test operation {index} failed: {exc}", f"/{index}") from None
-        except (jsonpatch.JsonPatchException, JsonPointerException) as exc:
-            raise ChangeError(f"operation {index} cannot be applied: {exc}", f"/{index}") from None
-        except (TypeError, ValueError, KeyError, IndexError) as exc:
-            raise ChangeError(f"operation {index} cannot be applied: {exc}", f"/{index}") from None
+        except jsonpatch.JsonPatchTestFailed:
+            # never echo the values compared: the stored one may be a sealed secret
+            raise TestFailed(f"test operation {index} failed: the value at its path differs", f"/{index}") from None
+        except (jsonpatch.JsonPatchException, JsonPointerException, TypeError, ValueError, KeyError, IndexError) as exc:
+            # the library's messages quote the document (secrets included): say what, not the content
+            raise ChangeError(f"operation {index} ({op['op']} {op['path']!r}) cannot be applied: {_reason(exc)}",
+                              f"/{index}") from None
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, jsonpatch.InvalidJsonPatch):
+        return "it is not a valid JSON Patch operation"
+    if isinstance(exc, (jsonpatch.JsonPatchConflict, JsonPointerException, KeyError, IndexError)):
+        return "its path (or 'from') does not exist in the own config, or conflicts with it"
+    return "the operation does not fit the own config"
 
 
 @dataclass(frozen=True)

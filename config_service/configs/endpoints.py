@@ -51,6 +51,7 @@ async def effective_response(
     *,
     reveal: bool,
     wait: float | None = None,
+    principal: Principal | None = None,
 ) -> Response:
     """The effective view, from the live cache. With `wait` and an `If-None-Match` naming the
     current etag, hold the request (long poll) until the config changes or the wait ends (304)."""
@@ -64,6 +65,8 @@ async def effective_response(
         headers["Cache-Control"] = "no-store"
     if none_match(inm, view.etag):
         return Response(status_code=304, headers=headers)
+    if reveal and principal is not None:
+        await live.note_plaintext_read(principal, view)
     return Response(content=view.body, media_type="application/json", headers=headers)
 
 
@@ -152,7 +155,9 @@ async def get_me(ctx: Context, request: Request, principal: Team, wait: Wait = N
     the effective config changes, or 304 when the wait ends."""
     policy.require_scope(principal, Scope.CONFIG_READ)
     reveal = Scope.SECRETS_READ in principal.scopes
-    return await effective_response(ctx, request, principal.org_id, principal.node_id, reveal=reveal, wait=wait)
+    return await effective_response(
+        ctx, request, principal.org_id, principal.node_id, reveal=reveal, wait=wait, principal=principal
+    )
 
 
 @team_router.get("/raw", response_model=RawView, operation_id="config_me_raw")

@@ -42,11 +42,16 @@ from config_service.errors import (
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
+    SecretRebindRequired,
 )
+from config_service.integrations import service as integrations
+from config_service.integrations.validation import IntegrationError, changed_integrations, check_write, rebind_problem
 from config_service.kit import jsondoc, secrets
 from config_service.kit.etag import effective_etag
 from config_service.kit.pointer import InvalidPointer, parse_pointer
 from config_service.routing import service as routing
+from config_service.secrets import service as vaults
+from config_service.secrets.service import Opened, SealedLayer, Vault
 
 MAX_OWN_CONFIG_BYTES = jsondoc.MAX_OWN_CONFIG_BYTES
 MAX_EFFECTIVE_BYTES = 1024 * 1024
@@ -55,18 +60,59 @@ MAX_LOCKED_PATH_LENGTH = 1024
 
 @dataclass(frozen=True)
 class Keys:
-    """Server keys the config domain needs."""
+    """Server keys the config domain needs: the etag key, and the vault that seals and opens secrets."""
 
     etag_key: bytes
+    vault: Vault | None = None
+
+    @property
+    def secrets(self) -> Vault:
+        if self.vault is None:
+            raise RuntimeError("this process has no secrets vault (Keys built without SECRETS_KEY)")
+        return self.vault
 
 
 def _layers(rows: list[repository.LineageRow]) -> list[Layer]:
     return [Layer(r.node_id, r.config_json, r.locked_paths, r.version) for r in rows]
 
 
-def _reveal(effective: dict[str, Any]) -> dict[str, Any]:
-    """Plaintext of an effective config (secrets are decrypted here once issue #3 lands)."""
-    return effective
+def _sealed(rows: list[repository.LineageRow]) -> list[SealedLayer]:
+    return [SealedLayer(r.node_id, str(r.node_uid), r.config_json) for r in rows]
+
+
+async def open_secrets(
+    session: AsyncSession, keys: Keys, org_id: str, layers: list[SealedLayer], into: Opened | None = None
+) -> Opened:
+    """The plaintext of every envelope in these own configs, by envelope (what does not open is
+    left out and shows masked). For explain's fingerprints: `open_secrets(...).plaintexts[envelope]`."""
+    return await vaults.open_layers(session, keys.secrets, org_id, layers, into)
+
+
+async def lineage_plaintexts(
+    session: AsyncSession, keys: Keys, org_id: str, rows: list[repository.LineageRow]
+) -> dict[str, str]:
+    """envelope → plaintext for every secret of a loaded lineage that opens where it is stored
+    (explain fingerprints the plaintext, so re-encryption keeps a fingerprint). Never send it out."""
+    return (await open_secrets(session, keys, org_id, _sealed(rows))).plaintexts
+
+
+async def _reveal(
+    session: AsyncSession, keys: Keys, org_id: str, layers: list[SealedLayer], effective: dict[str, Any],
+    into: Opened | None = None,
+) -> dict[str, Any]:
+    """Plaintext of an effective config: each envelope opened with the node and path that sealed it."""
+    if not any(secrets.envelopes(layer.config) for layer in layers):
+        return effective
+    opened = await open_secrets(session, keys, org_id, layers, into)
+    return secrets.reveal(effective, opened.plaintexts)
+
+
+async def plaintext_effective(
+    session: AsyncSession, keys: Keys, org_id: str, rows: list[repository.LineageRow]
+) -> tuple[dict[str, Any], str]:
+    """(plaintext effective config, etag) of a loaded lineage: the etag is over the plaintext."""
+    plain = await _reveal(session, keys, org_id, _sealed(rows), effective_config(_layers(rows)))
+    return plain, effective_etag(keys.etag_key, plain)
 
 
 async def _lineage_or_404(session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False):
@@ -81,7 +127,7 @@ async def read_effective(
 ) -> EffectiveView:
     rows = await _lineage_or_404(session, org_id, node_id)
     effective = effective_config(_layers(rows))
-    plain = _reveal(effective)
+    plain = await _reveal(session, keys, org_id, _sealed(rows), effective)
     return EffectiveView(
         org_id=org_id,
         node_id=node_id,
@@ -180,6 +226,79 @@ async def _check_subtree_size(
             stack.append((child.node_id, here.push(Layer(child.node_id, child.config_json, child.locked_paths))))
 
 
+async def _settle_and_seal(
+    session: AsyncSession,
+    keys: Keys,
+    org_id: str,
+    node: repository.LineageRow,
+    old_own: dict[str, Any],
+    new_own: dict[str, Any],
+    *,
+    from_history: bool,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, list[dict[str, Any]]]]:
+    """Masks resolved, integration fields checked against the catalog, every new secret sealed.
+
+    Returns the new own config (only envelopes, never a plaintext secret), the endpoint fields
+    the write sets and the catalog it was checked against. A rollback's content comes from this
+    node's own history, so its envelopes are this node's and are not "forged". `dry_run` seals
+    nothing (and creates no key): each new secret becomes a placeholder envelope, masked in views."""
+    try:
+        if not from_history:
+            new_own = secrets.settle_incoming(new_own, old_own)
+        ids = changed_integrations(old_own, new_own)
+        catalog = await integrations.catalog_for(session, ids, for_write=not dry_run) if ids else {}
+        to_seal, endpoints = check_write(old_own, new_own, catalog)
+        requests = secrets.secret_requests(new_own) + to_seal
+    except secrets.SecretWriteError as exc:
+        raise InvalidConfig(str(exc), path=exc.path) from None
+    except IntegrationError as exc:
+        raise InvalidConfig(str(exc), path=exc.path) from None
+    if dry_run:
+        placeholders = [(tokens, f"{secrets.ENVELOPE_PREFIX}v1:dry-run:{i}") for i, (tokens, _) in enumerate(requests)]
+        return secrets.with_leaves(new_own, placeholders), endpoints, catalog
+    sealed = await vaults.seal_requests(
+        session, keys.secrets, org_id, str(node.node_uid), new_own, old_own, requests
+    )
+    return sealed, endpoints, catalog
+
+
+def _check_rebind(
+    rows: list[repository.LineageRow],
+    new_own: dict[str, Any],
+    endpoints: list[tuple[str, str]],
+    catalog: dict[str, list[dict[str, Any]]],
+) -> None:
+    if not endpoints:
+        return
+    node = rows[-1]
+    chain = effective_chain([*_layers(rows[:-1]), Layer(node.node_id, new_own, node.locked_paths)])
+    problem = rebind_problem(chain, endpoints, catalog)
+    if problem is not None:
+        raise SecretRebindRequired(problem[1], path=problem[0])
+
+
+async def dry_run_own(
+    session: AsyncSession,
+    keys: Keys,
+    org_id: str,
+    rows: list[repository.LineageRow],
+    new_own: dict[str, Any],
+    *,
+    from_history: bool,
+) -> dict[str, Any]:
+    """What `write` would store as the node's own config (`rows[-1]`), writing nothing: the same
+    secret, integration-schema and credential-redirection checks, raising the same errors
+    (`InvalidConfig`, `SecretRebindRequired`), with every new secret as a placeholder envelope
+    (masked by `kit.secrets.mask`). For previews, in read-only transactions."""
+    old_own = rows[-1].config_json
+    new_own, endpoints, catalog = await _settle_and_seal(
+        session, keys, org_id, rows[-1], old_own, new_own, from_history=from_history, dry_run=True
+    )
+    _check_rebind(rows, new_own, endpoints, catalog)
+    return new_own
+
+
 async def write(
     session: AsyncSession,
     keys: Keys,
@@ -199,7 +318,8 @@ async def write(
     rows = await _lineage_or_404(session, org_id, node_id, for_share=True)
     old_own: dict[str, Any] = own_row.config_json
     old_effective = effective_config(_layers(rows))
-    old_etag = effective_etag(keys.etag_key, _reveal(old_effective))
+    opened = Opened()
+    old_etag = effective_etag(keys.etag_key, await _reveal(session, keys, org_id, _sealed(rows), old_effective, opened))
 
     if precondition is not None and not precondition.holds(own_row.version, old_etag):
         raise PreconditionFailed("If-Match does not match the current version of this config")
@@ -219,14 +339,23 @@ async def write(
         raise InvalidRequest(str(exc), path=exc.path if exc.path is not None else "") from None
 
     check_config_shape(new_own)
+    locks = inherited_locks(_layers(rows[:-1]))
     try:
-        new_own = secrets.settle_incoming(new_own, old_own)
-    except secrets.SecretWriteError as exc:
-        raise InvalidConfig(str(exc), path=exc.path) from None
+        new_own, endpoints, catalog = await _settle_and_seal(
+            session, keys, org_id, rows[-1], old_own, new_own, from_history=isinstance(change, Rollback)
+        )
+    except InvalidConfig:
+        # a write into a locked path is refused as that, whatever else is wrong with its content
+        violated = lock_violation(old_own, new_own, locks)
+        if violated is not None:
+            raise LockedPath(f"'{violated}' is locked above this node", path=violated) from None
+        raise
+    check_config_shape(new_own)  # sealed secrets are longer than their plaintext
 
-    violated = lock_violation(old_own, new_own, inherited_locks(_layers(rows[:-1])))
+    violated = lock_violation(old_own, new_own, locks)
     if violated is not None:
         raise LockedPath(f"'{violated}' is locked above this node", path=violated)
+    _check_rebind(rows, new_own, endpoints, catalog)
 
     if _same(old_own, new_own):
         return WriteResult(
@@ -265,7 +394,13 @@ async def write(
         org_id=org_id,
         node_id=node_id,
         version=own_row.version,
-        etag=effective_etag(keys.etag_key, _reveal(new_effective)),
+        etag=effective_etag(
+            keys.etag_key,
+            await _reveal(
+                session, keys, org_id, [*_sealed(rows[:-1]), SealedLayer(node_id, str(rows[-1].node_uid), new_own)],
+                new_effective, opened,
+            ),
+        ),
         changed=True,
         config=secrets.mask(new_own),
     )
@@ -348,6 +483,15 @@ async def set_locks(
 
 async def create_initial(session: AsyncSession, org_id: str, node_id: str, actor: str) -> None:
     await repository.create_initial(session, org_id, node_id, actor)
+
+
+async def effective_chain_of(
+    session: AsyncSession, org_id: str, node_id: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The effective config (sealed: envelopes, not plaintext) of every node on the lineage, root
+    first, and the lineage's node ids: which node supplies what (integration health)."""
+    rows = await _lineage_or_404(session, org_id, node_id)
+    return effective_chain(_layers(rows)), [r.node_id for r in rows]
 
 
 async def subtree_effective(

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.configs import repository
 from config_service.configs.merge import Layer, effective_config
+from config_service.configs.service import Keys, plaintext_effective
 from config_service.errors import NotFound
 from config_service.kit import secrets
-from config_service.kit.etag import effective_etag
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,15 @@ class Snapshot:
     node_uid: uuid.UUID
 
 
-async def current(session: AsyncSession, etag_key: bytes, org_id: str, node_id: str) -> Snapshot:
-    """The node's effective etag and its lineage's own-config versions, now."""
+async def current(session: AsyncSession, keys: Keys, org_id: str, node_id: str) -> Snapshot:
+    """The node's effective etag (over the plaintext, as every read's) and its lineage's
+    own-config versions, now."""
     rows = await repository.lineage(session, org_id, node_id)
     if not rows:
         raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
-    layers = [Layer(r.node_id, r.config_json, r.locked_paths, r.version) for r in rows]
+    _, etag = await plaintext_effective(session, keys, org_id, rows)
     return Snapshot(
-        etag=effective_etag(etag_key, effective_config(layers)),
+        etag=etag,
         versions={r.node_id: r.version for r in rows},
         hierarchy=[r.node_id for r in rows],
         node_uid=rows[-1].node_uid,

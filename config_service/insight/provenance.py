@@ -32,10 +32,9 @@ Fingerprint = Callable[[Any], str]
 def secret_fingerprint(key: bytes, stored_leaf: Any) -> str:
     """A keyed, non-reversible tag of one secret leaf, so two values can be told apart unseen.
 
-    Today it is computed over the *stored* leaf (the `$enc:` envelope): until secrets are
-    decrypted in reads (issue #3) the plaintext is not at hand. Once it is, pass the plaintext
-    here instead — then re-encrypting the same secret keeps its fingerprint. This is the only
-    place that decides what a fingerprint is.
+    The explain service passes the plaintext (so re-encrypting the same secret keeps its
+    fingerprint), or the stored envelope when it does not open. This is the only place that
+    decides what a fingerprint is.
     """
     subkey = hmac.new(key, b"config-service/secret-fingerprint/v1", hashlib.sha256).digest()
     mac = hmac.new(subkey, canonical(stored_leaf), hashlib.sha256).digest()

@@ -1,14 +1,15 @@
 """Explain and preview: read-only views of a node's config (DESIGN §7). Nothing here writes.
 
 A preview runs the checks of `configs.service.write` in the same order — the change itself,
-shape and size limits, masked secrets, inherited locks, routing claims, the subtree's
-effective sizes — but collects each refusal into `errors` instead of raising, so an admin sees
-every problem of a change (and its blast radius) before saving it.
+shape and size limits, masked secrets, integration fields and credential redirection (through
+`configs.service.dry_run_own`, which seals nothing), inherited locks, routing claims, the
+subtree's effective sizes — but collects each refusal into `errors` instead of raising, so an
+admin sees every problem of a change (and its blast radius) before saving it.
 """
 
 from __future__ import annotations
 
-from functools import partial
+import re
 from typing import Any
 
 from sqlalchemy import text
@@ -42,38 +43,57 @@ async def _lineage(session: AsyncSession, org_id: str, node_id: str) -> list[rep
 
 async def explain(session: AsyncSession, keys: configs.Keys, org_id: str, node_id: str) -> ExplainView:
     rows = await _lineage(session, org_id, node_id)
-    paths = explain_paths([_layer(r) for r in rows], partial(secret_fingerprint, keys.etag_key))
+    plaintexts = await configs.lineage_plaintexts(session, keys, org_id, rows)
+
+    def fingerprint(stored: object) -> str:
+        # the plaintext when it opens, so re-encryption keeps the fingerprint; never sent out
+        return secret_fingerprint(keys.etag_key, plaintexts.get(stored, stored) if isinstance(stored, str) else stored)
+
+    paths = explain_paths([_layer(r) for r in rows], fingerprint)
     return ExplainView(paths={pointer: ExplainEntry(**entry) for pointer, entry in paths.items()})
 
 
+# an envelope quoted in a message (JSON Patch and JSON Pointer errors quote documents and values)
+_ENVELOPE_IN_TEXT = re.compile(re.escape(secrets.ENVELOPE_PREFIX) + r"""[^\s'",}\])]+""")
+
+
+def _error(code: str, detail: str, path: str | None = None, holder: dict[str, Any] | None = None) -> PreviewError:
+    """One entry of `errors`; its detail never carries a secret, even as ciphertext."""
+    return PreviewError(code=code, detail=_ENVELOPE_IN_TEXT.sub(secrets.MASK, detail), path=path, holder=holder)
+
+
 def _problem(error: AppError) -> PreviewError:
-    return PreviewError(
-        code=error.code, detail=error.detail, path=error.extra.get("path"), holder=error.extra.get("holder")
-    )
+    return _error(error.code, error.detail, error.extra.get("path"), error.extra.get("holder"))
 
 
 def _change_problem(exc: ChangeError) -> PreviewError:
     """The problem `configs.service.write` answers for a change that cannot be applied."""
     path = exc.path if exc.path is not None else ""
     if isinstance(exc, TestFailed):
-        return PreviewError(code="precondition_failed", detail=str(exc), path=path)
+        return _error(code="precondition_failed", detail=str(exc), path=path)
     if isinstance(exc, ShapeError):
-        return PreviewError(code="invalid_config", detail=str(exc), path=path)
+        return _error(code="invalid_config", detail=str(exc), path=path)
     if isinstance(exc, TooLarge):
-        return PreviewError(code="payload_too_large", detail=str(exc), path=path)
-    return PreviewError(code="invalid_request", detail=str(exc), path=path)
+        return _error(code="payload_too_large", detail=str(exc), path=path)
+    return _error(code="invalid_request", detail=str(exc), path=path)
 
 
 async def _new_own(
-    session: AsyncSession, org_id: str, node_id: str, change: Change, old_own: dict[str, Any], errors: list[PreviewError]
+    session: AsyncSession,
+    keys: configs.Keys,
+    org_id: str,
+    rows: list[repository.LineageRow],
+    change: Change,
+    errors: list[PreviewError],
 ) -> dict[str, Any] | None:
-    """The own config the write would store, or None (with the reason in `errors`)."""
+    """The own config the write would store (new secrets as masked placeholders), or None with
+    the reason in `errors`."""
+    node_id, old_own = rows[-1].node_id, rows[-1].config_json
     try:
         if isinstance(change, Rollback):
             stored = await repository.get_version(session, org_id, node_id, change.version)
             if stored is None:
-                errors.append(PreviewError(code="not_found", detail=f"node '{node_id}' has no version {change.version}",
-                                           path="/rollback_to"))
+                errors.append(_error("not_found", f"node '{node_id}' has no version {change.version}", "/rollback_to"))
                 return None
             if change.restore_secrets:
                 new_own = stored.config_json
@@ -90,14 +110,14 @@ async def _new_own(
         errors.append(_problem(exc))
         if exc.status != 413:  # too big is still a config whose blast radius can be shown
             return None
-    if isinstance(change, Rollback):
-        # A version's content is the server's own record (its envelopes included), not client
-        # input: there is nothing to settle. (The write path still settles it; see the report.)
-        return new_own
     try:
-        return secrets.settle_incoming(new_own, old_own)
-    except secrets.SecretWriteError as exc:
-        errors.append(PreviewError(code="invalid_config", detail=str(exc), path=exc.path))
+        # masks settled, `$secret` values and catalog secret fields sealed as placeholders,
+        # integration fields and credential redirection checked — exactly as the write does
+        return await configs.dry_run_own(
+            session, keys, org_id, rows, new_own, from_history=isinstance(change, Rollback)
+        )
+    except AppError as exc:
+        errors.append(_problem(exc))
         return None
 
 
@@ -106,7 +126,7 @@ def _lock_problems(ancestors: list[Layer], old_own: dict[str, Any], new_own: dic
     problems = []
     for path, holder in inherited_locks(ancestors):
         if lock_violation(old_own, new_own, [(path, holder)]) is not None:
-            problems.append(PreviewError(code="locked_path", detail=f"'{path}' is locked at '{holder}'", path=path))
+            problems.append(_error(code="locked_path", detail=f"'{path}' is locked at '{holder}'", path=path))
     return problems
 
 
@@ -123,7 +143,7 @@ async def _routing_problems(
     workspaces_before = {c for c in held if c.key_type == WORKSPACE_LIST}
     workspaces_after = {c for c in wanted if c.key_type == WORKSPACE_LIST}
     if workspaces_before != workspaces_after and principal.kind is not Kind.GLOBAL_ADMIN:
-        problems.append(PreviewError(
+        problems.append(_error(
             code="forbidden",
             detail="only the global admin binds Slack workspaces to an org (routing.slack_workspace_ids)",
             path=f"/routing/{WORKSPACE_LIST}",
@@ -145,7 +165,7 @@ async def _routing_problems(
             holder["node_id"] = None
         else:
             detail = f"routing.{row.key_type} '{row.key_value}' is already claimed by node '{row.node_id}'"
-        problems.append(PreviewError(code="routing_conflict", detail=detail, path=f"/routing/{row.key_type}", holder=holder))
+        problems.append(_error(code="routing_conflict", detail=detail, path=f"/routing/{row.key_type}", holder=holder))
     return problems
 
 
@@ -162,7 +182,7 @@ async def preview(
     old_own = rows[-1].config_json
     errors: list[PreviewError] = []
 
-    new_own = await _new_own(session, org_id, node_id, change, old_own, errors)
+    new_own = await _new_own(session, keys, org_id, rows, change, errors)
     if new_own is None or jsondoc.canonical(new_own) == jsondoc.canonical(old_own):
         # nothing can be written, or nothing would change (then the write answers `changed: false`)
         return PreviewView(based_on=based_on, affected=[], unaffected_count=len(subtree), errors=errors)
@@ -171,7 +191,6 @@ async def preview(
     errors += await _routing_problems(
         session, principal, org_id, node_id, new_own, is_root=rows[-1].parent_node_id is None
     )
-    # Integration-schema validation joins here once the integrations domain exists (issue #3).
 
     result = radius.blast_radius(
         layers[:-1],
@@ -181,7 +200,7 @@ async def preview(
         max_effective_bytes=configs.MAX_EFFECTIVE_BYTES,
     )
     for oversized, size in result.oversized:
-        errors.append(PreviewError(
+        errors.append(_error(
             code="invalid_config",
             detail=f"the effective config of '{oversized}' would be {size} bytes; the limit is {configs.MAX_EFFECTIVE_BYTES}",
             path="",

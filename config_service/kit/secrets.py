@@ -28,8 +28,11 @@ def is_envelope(value: Any) -> bool:
 
 
 def mask(value: Any) -> Any:
-    """A copy of `value` with every secret leaf replaced by the mask."""
+    """A copy of `value` with every secret leaf replaced by the mask (an unsealed
+    `{"$secret": …}` request counts as one: a dry run never shows what it would seal)."""
     if isinstance(value, dict):
+        if SECRET_KEY in value:
+            return MASK
         return {key: mask(child) for key, child in value.items()}
     if isinstance(value, list):
         return [mask(child) for child in value]

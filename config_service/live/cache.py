@@ -20,6 +20,7 @@ class CachedView:
     version: int
     hierarchy: tuple[str, ...]
     body: bytes  # the serialised response
+    has_secrets: bool = False  # a revealed view that differs from the masked one
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,8 @@ async def watch_stream(
                     yield {"event": "gone", "data": orjson.dumps({"reason": "gone"}).decode()}
                     return
                 if current.etag != sent:
+                    if reveal:
+                        await live.note_plaintext_read(principal, current)
                     yield {"event": "config", "id": current.etag, "data": _event_data(current.body)}
                     sent = current.etag
                 timeout = deadline - loop.time()

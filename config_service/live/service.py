@@ -52,11 +52,20 @@ class Live:
         generation = self.cache.generations.of(org_id)
         async with self.db.transaction() as session:
             view = await configs.read_effective(session, self.keys, org_id, node_id, reveal_secrets=reveal)
+        body = orjson.dumps(view.model_dump(mode="json"))
+        has_secrets = False
+        if reveal:
+            masked = await self.effective(org_id, node_id, reveal=False)
+            has_secrets = masked.body != body
         fresh = CachedView(
-            etag=view.etag,
-            version=view.version,
-            hierarchy=tuple(view.hierarchy),
-            body=orjson.dumps(view.model_dump(mode="json")),
+            etag=view.etag, version=view.version, hierarchy=tuple(view.hierarchy), body=body, has_secrets=has_secrets
         )
         self.cache.put(org_id, node_id, reveal, fresh, generation)
         return fresh
+
+    async def note_plaintext_read(self, principal, view: CachedView) -> None:
+        """Audit a response that carries plaintext secrets (`secrets.read`, ≤ once per token per hour)."""
+        if view.has_secrets:
+            from config_service.secrets.service import note_secret_read
+
+            await note_secret_read(self.db, self.keys.secrets, principal)

@@ -59,7 +59,7 @@ def _reader_target(principal: Principal, org_id: str | None, node_id: str | None
 async def _create(ctx, principal: Principal, body: RunCreate, key: str | None) -> Response:
     _writer(principal)
     async with ctx.db.transaction() as session:
-        run, created = await service.create_run(session, ctx.keys.etag_key, principal, body, key)
+        run, created = await service.create_run(session, ctx.keys, principal, body, key)
     headers = {} if created else {"Idempotent-Replayed": "true"}
     return json_response(run, status=201, headers=headers)
 

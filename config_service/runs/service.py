@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.auth.principal import Kind, Principal
 from config_service.configs import snapshot
+from config_service.configs.service import Keys
 from config_service.errors import Forbidden, InvalidRequest, NotFound, RunFinished
 from config_service.models import AgentRun
 from config_service.orgs import service as orgs
@@ -62,7 +63,7 @@ def _target(principal: Principal, org_id: str | None, node_id: str | None) -> tu
 
 
 async def create_run(
-    session: AsyncSession, etag_key: bytes, principal: Principal, body: RunCreate, idempotency_key: str | None
+    session: AsyncSession, keys: Keys, principal: Principal, body: RunCreate, idempotency_key: str | None
 ) -> tuple[RunOut, bool]:
     """Record a running run. Returns (run, created); a retried key returns the first run."""
     org_id, node_id = _target(principal, body.org_id, body.team_node_id)
@@ -72,7 +73,7 @@ async def create_run(
         existing = await repository.by_idempotency_key(session, org_id, node_id, idempotency_key)
         if existing is not None:
             return run_out(existing), False
-    snap = await snapshot.current(session, etag_key, org_id, node_id)
+    snap = await snapshot.current(session, keys, org_id, node_id)
     supplied = body.config_version
     values = {
         "id": uuid.uuid4(),

@@ -140,3 +140,21 @@ def _json(value: Any) -> str:
     import orjson
 
     return orjson.dumps(value).decode()
+
+
+async def lock_reader(session: AsyncSession, token_id: str) -> None:
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"secrets.read:{token_id}"})
+
+
+async def read_recently_audited(session: AsyncSession, org_id: str, token_id: str, seconds: int) -> bool:
+    """Whether a `secrets.read` event of this token is younger than `seconds` (index on org, action)."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT 1 FROM audit_events WHERE org_id = :o AND action = 'secrets.read' AND target_id = :t "
+                "AND at > now() - make_interval(secs => :s) LIMIT 1"
+            ),
+            {"o": org_id, "t": token_id, "s": seconds},
+        )
+    ).first()
+    return row is not None

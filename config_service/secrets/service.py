@@ -14,6 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config_service.audit import service as audit
+from config_service.auth.principal import Principal
+from config_service.db.engine import Database
+from config_service.errors import ServiceUnavailable
 from config_service.kit import crypto, secrets
 from config_service.kit.crypto import CryptoError, MasterKey
 from config_service.kit.pointer import get_path
@@ -21,6 +25,7 @@ from config_service.secrets import repository
 
 log = logging.getLogger(__name__)
 
+SECRET_READ_AUDIT_SECONDS = 3600  # `secrets.read` is audited at most once per token per hour
 KEY_CACHE_SECONDS = 600.0  # an unwrapped data key lives this long in memory (so a destroyed org's key fades)
 
 
@@ -31,6 +36,7 @@ class Vault:
         self.current = current
         self.masters = [current] + ([previous] if previous is not None and previous.kid != current.kid else [])
         self._cache: dict[tuple[str, str], tuple[bytes, float]] = {}
+        self.reads_noted: dict[str, float] = {}  # token id → when this process last audited its read
 
     @classmethod
     def from_settings(cls, secrets_key: str, secrets_key_previous: str | None = None) -> Vault:
@@ -94,7 +100,15 @@ class Vault:
                 return key_id, key
         key = self._cached(org_id, row.key_id)
         if key is None:
-            key = self.unwrap(row)  # a key that does not unwrap here must not be replaced silently
+            try:
+                key = self.unwrap(row)  # a key that does not unwrap here must not be replaced silently
+            except CryptoError as exc:
+                log.error("an org data key does not unwrap", extra={"org_id": org_id, "key_id": row.key_id,
+                                                                    "error": str(exc)})
+                raise ServiceUnavailable(
+                    "secrets cannot be sealed: this instance's SECRETS_KEY does not open the org's data key",
+                    headers={"Retry-After": "30"},
+                ) from None
             self._remember(org_id, row.key_id, key)
         return row.key_id, key
 
@@ -110,35 +124,48 @@ class SealedLayer:
 
 @dataclass
 class Opened:
-    """Plaintexts by envelope, and what did not open."""
+    """Plaintexts by envelope, and what did not open.
+
+    A sealed envelope is unique (random nonce) and lives at exactly one node and path. One found
+    at a second place was copied there: it must open at every place it appears, else it is
+    treated as not opening anywhere (shown masked), so a copy never shows its plaintext."""
 
     plaintexts: dict[str, str] = field(default_factory=dict)
     failed: int = 0
+    refused: set[str] = field(default_factory=set)
+    checked: set[tuple[str, str, str]] = field(default_factory=set)  # (node_uid, pointer, envelope)
 
 
-async def open_layers(session: AsyncSession, vault: Vault, org_id: str, layers: Sequence[SealedLayer]) -> Opened:
-    """Open every envelope of these own configs, each with its node's uid and its own path."""
-    opened = Opened()
+async def open_layers(
+    session: AsyncSession, vault: Vault, org_id: str, layers: Sequence[SealedLayer], into: Opened | None = None
+) -> Opened:
+    """Open every envelope of these own configs, each with its node's uid and its own path
+    (added to `into` when given: places it already checked are not opened again)."""
+    opened = into if into is not None else Opened()
     for layer in layers:
         for tokens, envelope in secrets.envelopes(layer.config):
-            if envelope in opened.plaintexts:
-                continue
             pointer = secrets.pointer_of(tokens)
+            place = (layer.node_uid, pointer, envelope)
+            if place in opened.checked or envelope in opened.refused:
+                continue
+            opened.checked.add(place)
             key_id = crypto.envelope_key_id(envelope)
             key = await vault.data_key(session, org_id, key_id) if key_id else None
             try:
                 if key is None:
                     raise CryptoError("no such data key")
-                opened.plaintexts[envelope] = crypto.open_envelope(
-                    key, envelope, crypto.leaf_aad(org_id, layer.node_uid, pointer)
-                )
+                plaintext = crypto.open_envelope(key, envelope, crypto.leaf_aad(org_id, layer.node_uid, pointer))
             except CryptoError as exc:
                 opened.failed += 1
+                opened.refused.add(envelope)
+                opened.plaintexts.pop(envelope, None)
                 log.warning(
                     "a secret does not open; it is shown masked",
                     extra={"org_id": org_id, "node_id": layer.node_id, "pointer": pointer, "key_id": key_id,
                            "error": str(exc)},
                 )
+                continue
+            opened.plaintexts[envelope] = plaintext
     return opened
 
 
@@ -174,3 +201,30 @@ async def seal_requests(
         key_id, key = sealing
         leaves.append((tokens, crypto.seal(key, key_id, plaintext, aad)))
     return secrets.with_leaves(new_own, leaves)
+
+
+async def note_secret_read(db: Database, vault: Vault, principal: Principal) -> bool:
+    """Audit a plaintext read of the team's effective config as `secrets.read`, at most once per
+    token per hour (across instances: the audit log itself is checked, under a per-token lock).
+    Call it for every response that carries plaintext secrets. True if an event was written."""
+    if principal.token_id is None or principal.org_id is None:
+        return False
+    token_id = str(principal.token_id)
+    now = time.monotonic()
+    noted = vault.reads_noted.get(token_id)
+    if noted is not None and now - noted < SECRET_READ_AUDIT_SECONDS:
+        return False
+    async with db.transaction() as session:
+        await repository.lock_reader(session, token_id)
+        if await repository.read_recently_audited(session, principal.org_id, token_id, SECRET_READ_AUDIT_SECONDS):
+            written = False
+        else:
+            await audit.record(
+                session, principal, "secrets.read", org_id=principal.org_id, target_type="token",
+                target_id=token_id, details={"node_id": principal.node_id},
+            )
+            written = True
+    if len(vault.reads_noted) > 100_000:
+        vault.reads_noted.clear()
+    vault.reads_noted[token_id] = now
+    return written

@@ -6,10 +6,10 @@ cached instance for the watchers) and the bare-ASGI control, drives them with wr
 table and writes bench/results.json. The database is dropped at the end.
 
 Environment: BENCH_SECONDS (per scenario, default 15), BENCH_WARMUP (default 2),
-BENCH_THREADS (wrk threads, default 2), BENCH_UNCACHED_CONNECTIONS (default 4),
-BENCH_WATCH_WRITES (default 200), BENCH_SCALE_TEAMS (default 10000), BENCH_LOG_LEVEL
-(service LOG_LEVEL, default INFO), BENCH_STRICT=1 (exit 1 when a target is missed),
-BENCH_KEEP_LOGS=1 (keep the server logs).
+BENCH_THREADS (wrk threads, default 2), BENCH_UNCACHED_CONNECTIONS (default 1),
+BENCH_WATCH_WRITES (default 200; the watch stops writing after 6 × BENCH_SECONDS),
+BENCH_SCALE_TEAMS (default 10000), BENCH_LOG_LEVEL (service LOG_LEVEL, default INFO),
+BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_KEEP_LOGS=1 (keep the server logs).
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ class Bench:
         self.seconds = env_number("BENCH_SECONDS", 15)
         self.warmup = env_number("BENCH_WARMUP", 2)
         self.threads = int(env_number("BENCH_THREADS", 2))
-        self.uncached_connections = int(env_number("BENCH_UNCACHED_CONNECTIONS", 4))
+        self.uncached_connections = int(env_number("BENCH_UNCACHED_CONNECTIONS", 1))
         self.watch_writes = int(env_number("BENCH_WATCH_WRITES", 200))
+        self.watch_cap = max(10.0, 6 * self.seconds)  # seconds of writes at most
         self.scale_teams = int(env_number("BENCH_SCALE_TEAMS", 10_000))
         self.log_level = os.environ.get("BENCH_LOG_LEVEL", "INFO")
         self.workdir = Path(tempfile.mkdtemp(prefix="cs-bench-"))
@@ -64,6 +65,7 @@ class Bench:
         self.servers: list[ServerProcess] = []
         self.control: subprocess.Popen | None = None
         self.started = time.monotonic()
+        self.load_before = 0.0
 
     # ---- processes ---------------------------------------------------------------------
 
@@ -148,6 +150,10 @@ class Bench:
         if not wrk.available():
             print("bench: wrk is not installed (apt-get install -y wrk; `make bench` does it)", file=sys.stderr)
             return 2
+        load = os.getloadavg()[0]
+        if load > 0.5:
+            self.log(f"warning: load average {load:.2f} before the run: other work on this machine skews the figures")
+        self.load_before = load
         admin_url = admin_database_url()
         database_url = create_database(admin_url, prefix="cs_bench")
         self.log(f"bench database created; work dir {self.workdir}")
@@ -249,7 +255,8 @@ class Bench:
         def measure() -> Row:
             second = self.server("watch", base_env | {"CACHE_ENABLED": "true"})
             try:
-                data = asyncio.run(watch.measure(second.url, cached.url, admin_token, workload.ORG, tokens, self.watch_writes))
+                data = asyncio.run(watch.measure(
+                    second.url, cached.url, admin_token, workload.ORG, tokens, self.watch_writes, self.watch_cap))
             except watch.Unavailable as exc:
                 return Row("watch", target=target, verdict="unavailable", note=str(exc))
             finally:
@@ -258,7 +265,9 @@ class Bench:
                 self.servers.remove(second)
             lat = data["latency_ms"]
             checks = [lat["p99"] <= limit, data["missed"] == 0]
-            note = f"{data['events']} events" + (f", {data['missed']} missed" if data["missed"] else "")
+            note = f"{data['writes']} writes × {data['watchers']} watchers" + (f", {data['missed']} missed" if data["missed"] else "")
+            if data["writes"] < data["writes_planned"]:
+                note += f"; time cap {self.watch_cap:g}s"
             return Row("watch", data["events_per_second"], lat["p50"], lat["p99"], target, judge(checks), note, data)
 
         self.scenario("watch", measure)
@@ -298,7 +307,7 @@ class Bench:
         print()
         print(table(self.rows))
         rss = self.rss
-        print(f"\nRSS (MB): " + ", ".join(f"{k} {v['rss_mb']} (peak {v['peak_rss_mb']})" for k, v in rss.items()))
+        print("\nRSS (MB): " + ", ".join(f"{k} {v['rss_mb']} (peak {v['peak_rss_mb']})" for k, v in rss.items()))
         print(f"total {elapsed:.0f}s; results in {RESULTS.relative_to(ROOT)}")
         write_json(RESULTS, {
             "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -306,10 +315,10 @@ class Bench:
             "settings": {
                 "seconds": self.seconds, "warmup": self.warmup, "wrk_threads": self.threads,
                 "read_connections": READ_CONNECTIONS, "uncached_connections": self.uncached_connections,
-                "write_connections": WRITE_CONNECTIONS, "watch_writes": self.watch_writes,
+                "write_connections": WRITE_CONNECTIONS, "watch_writes": self.watch_writes, "watch_time_cap": self.watch_cap,
                 "teams": TEAMS, "scale_teams": self.scale_teams, "log_level": self.log_level,
             },
-            "machine": machine(pg_version),
+            "machine": machine(pg_version) | {"loadavg_1m_before": round(self.load_before, 2)},
             "workload": workload.describe() | {"read_response_bytes": body_bytes},
             "targets": TARGETS,
             "scenarios": self.results,
@@ -337,6 +346,7 @@ def machine(pg_version: str) -> dict:
         "wrk": wrk_version[0] if wrk_version else None,
         "postgresql": pg_version,
         "database": "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
     }
 
 

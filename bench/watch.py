@@ -20,6 +20,8 @@ import httpx
 from bench.stats import percentile
 
 WATCH_PATH = "/api/v1/config/me/watch"
+BOUNDARY = re.compile(rb"\r?\n\r?\n")  # the blank line that ends an SSE event
+EVENT = re.compile(rb"(?:^|\n)event:[ ]?(\w+)")
 SEQ = re.compile(rb'"bench_watch"\s*:\s*\{\s*"seq"\s*:\s*(\d+)')
 EVENT_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 30.0
@@ -77,21 +79,22 @@ async def _watch(client: httpx.AsyncClient, watcher: Watcher, arrivals: Arrivals
                 watcher.error = f"HTTP {response.status_code}"
                 watcher.ready.set()
                 return
-            event = None
-            async for line in response.aiter_lines():
+            buffer = b""
+            async for chunk in response.aiter_bytes():  # framed by hand: cheaper than aiter_lines
                 now = time.monotonic()
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:") and event == "config":
-                    match = SEQ.search(line.encode())
+                buffer += chunk
+                *blocks, buffer = BOUNDARY.split(buffer)
+                for block in blocks:
+                    kind = EVENT.search(block)
+                    if kind is None or kind.group(1) != b"config":
+                        continue
+                    match = SEQ.search(block)
                     seq = int(match.group(1)) if match else 0
                     if seq not in watcher.seen:
                         watcher.seen[seq] = now
                         arrivals.record(seq)
                     watcher.last_seq = max(watcher.last_seq, seq)
                     watcher.ready.set()
-                elif not line:
-                    event = None
     except (httpx.HTTPError, asyncio.CancelledError) as exc:
         if not isinstance(exc, asyncio.CancelledError):
             watcher.error = f"{type(exc).__name__}: {exc}"
@@ -100,8 +103,11 @@ async def _watch(client: httpx.AsyncClient, watcher: Watcher, arrivals: Arrivals
             raise
 
 
-async def measure(watch_url: str, write_url: str, admin_token: str, org: str, tokens: list[str], writes: int) -> dict:
-    """Open one watcher per token on `watch_url`, make `writes` root writes on `write_url`."""
+async def measure(
+    watch_url: str, write_url: str, admin_token: str, org: str, tokens: list[str], writes: int, time_cap: float,
+) -> dict:
+    """Open one watcher per token on `watch_url`, make `writes` root writes on `write_url` (fewer
+    if `time_cap` seconds pass first)."""
     await probe(watch_url, tokens[0])
     watchers = [Watcher(token) for token in tokens]
     arrivals = Arrivals(len(watchers))
@@ -116,14 +122,19 @@ async def measure(watch_url: str, write_url: str, admin_token: str, org: str, to
             if failed:
                 raise RuntimeError(f"{len(failed)} watchers failed to connect, e.g. {failed[0]}")
             sent: dict[int, float] = {}
+            write_ms: list[float] = []
             started = time.monotonic()
             base = max(w.last_seq for w in watchers) + 1
             for seq in range(base, base + writes):
+                if time.monotonic() - started > time_cap:
+                    break
+                before = time.monotonic()
                 response = await writer.patch(
                     f"/api/v1/admin/orgs/{org}/nodes/{org}/config",
                     json={"config": {"bench_watch": {"seq": seq}}, "reason": "bench watch"},
                 )
                 sent[seq] = time.monotonic()
+                write_ms.append((sent[seq] - before) * 1000.0)
                 if response.status_code != 200:
                     raise RuntimeError(f"watch write answered {response.status_code}: {response.text[:300]}")
                 await arrivals.wait(seq, EVENT_TIMEOUT)
@@ -139,10 +150,12 @@ async def measure(watch_url: str, write_url: str, admin_token: str, org: str, to
     return {
         "watchers": len(watchers),
         "writes": len(sent),
+        "writes_planned": writes,
         "events": len(latencies),
         "missed": expected - len(latencies),
         "seconds": round(elapsed, 3),
         "events_per_second": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "write_latency_ms": {"p50": round(percentile(write_ms, 50), 3), "p99": round(percentile(write_ms, 99), 3)},
         "latency_ms": {
             "p50": round(percentile(latencies, 50), 3),
             "p90": round(percentile(latencies, 90), 3),

@@ -31,6 +31,7 @@ from config_service.insight.endpoints import team_router as insight_team_router
 from config_service.integrations.endpoints import router as integrations_router
 from config_service.kit.etag import etag_key
 from config_service.live.endpoints import router as live_router
+from config_service.live.fastpath import CachedReadFastPath
 from config_service.ops import metrics
 from config_service.ops.endpoints import router as ops_router
 from config_service.ops.middleware import RequestMiddleware
@@ -203,6 +204,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(CachedReadFastPath)  # inside RequestMiddleware: ids, metrics and logs still apply
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
     for router in (

@@ -247,3 +247,30 @@ def test_cache_disabled_reads_the_database(database_url, server_keys, tmp_path, 
         assert _get(uncached, token).json()["effective_config"]["direct"] == 1
     finally:
         uncached.stop()
+
+
+def test_fast_path_answers_exactly_like_the_route(team_setup, server):
+    """The cached-read fast path and the framework route give the same answer."""
+    org = team_setup
+    org.patch("sre", {"cred": {"$secret": "fast-path-secret"}})
+    for scopes in (None, ["config:read"]):
+        token = org.token("sre", scopes=scopes)
+        warm = _get(server, token)  # fills the caches (framework route)
+        fast = _get(server, token)  # cache hit: the fast path
+        routed = _get(server, token, params={"wait": 0})  # a query string always takes the route
+        for response in (warm, fast, routed):
+            assert response.status_code == 200
+        assert fast.content == routed.content == warm.content
+        for header in ("etag", "cache-control", "content-type"):
+            assert fast.headers.get(header) == routed.headers.get(header), header
+        etag = fast.headers["etag"]
+        assert _get(server, token, headers={"If-None-Match": etag}).status_code == 304
+    masked = _get(server, token).json()["effective_config"]["cred"]
+    assert masked == "********"
+    # a token without config:read never gets the body, cached or not
+    no_read = org.token("sre", scopes=["runs:write"])
+    for _ in range(2):
+        assert _get(server, no_read).status_code == 403
+    assert _get(server, "garbage.token.value").status_code == 401
+    metrics = httpx.get(server.url + "/metrics").text
+    assert 'route="/api/v1/config/me"' in metrics

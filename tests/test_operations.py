@@ -171,8 +171,11 @@ def test_request_id_is_echoed_and_logged(server: ServerProcess, admin: httpx.Cli
 
     # Problems carry it too; a missing or unprintable id is replaced by a fresh one.
     problem = httpx.get(server.api + "/admin/orgs", headers={"X-Request-ID": "with\x7fcontrol"})
-    assert problem.status_code == 401
-    assert re.fullmatch(r"[0-9a-f]{32}", problem.headers["x-request-id"])
+    # httptools refuses a control character in a header at the protocol level (400, before the
+    # app); the pure-Python parser lets it through and the app replaces the id.
+    assert problem.status_code in (400, 401)
+    if problem.status_code == 401:
+        assert re.fullmatch(r"[0-9a-f]{32}", problem.headers["x-request-id"])
     generated = httpx.get(server.url + "/health").headers["x-request-id"]
     assert re.fullmatch(r"[0-9a-f]{32}", generated)
     assert wait_for_log(server, lambda e: e.get("request_id") == generated)

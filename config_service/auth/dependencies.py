@@ -17,7 +17,7 @@ from config_service.tokens import service as tokens
 UNAUTHENTICATED = "a valid bearer token is required"
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     return request.app.state.ctx
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from config_service.models import NodeConfigVersion, NodeConfiguration
 
@@ -29,6 +31,7 @@ class LineageRow:
     locked_paths: list[str]
     updated_at: datetime
     updated_by: str | None
+    has_children: bool = False  # known for the last node of a lineage only
 
 
 _LINEAGE = """
@@ -43,7 +46,10 @@ WITH RECURSIVE lineage AS (
     WHERE l.hops <= 64
 )
 SELECT l.org_id, l.node_id, l.parent_node_id, l.node_type, l.name, l.node_uid, l.hops,
-       c.config_json, c.version, c.locked_paths, c.updated_at, c.updated_by
+       c.config_json, c.version, c.locked_paths, c.updated_at, c.updated_by,
+       (l.hops = 1 AND EXISTS (
+           SELECT 1 FROM org_nodes ch WHERE ch.org_id = l.org_id AND ch.parent_node_id = l.node_id
+       )) AS has_children
 FROM lineage l
 JOIN node_configurations c ON c.org_id = l.org_id AND c.node_id = l.node_id
 ORDER BY l.hops DESC
@@ -102,6 +108,7 @@ async def lineage(session: AsyncSession, org_id: str, node_id: str, *, for_share
             locked_paths=r.locked_paths,
             updated_at=r.updated_at,
             updated_by=r.updated_by,
+            has_children=bool(r.has_children),
         )
         for r in rows
     ]
@@ -147,6 +154,21 @@ async def create_initial(session: AsyncSession, org_id: str, node_id: str, actor
     )
 
 
+_WRITE_VERSION = text(
+    """
+    WITH u AS (
+        UPDATE node_configurations
+        SET config_json = CAST(:config AS jsonb), version = version + 1, updated_by = :actor, updated_at = now()
+        WHERE org_id = :org_id AND node_id = :node_id
+        RETURNING version, updated_at
+    )
+    INSERT INTO node_config_versions (org_id, node_id, version, config_json, diff, changed_by, reason)
+    SELECT :org_id, :node_id, u.version, CAST(:config AS jsonb), CAST(:diff AS jsonb), :actor, :reason FROM u
+    RETURNING version, changed_at
+    """
+)
+
+
 async def write_version(
     session: AsyncSession,
     row: NodeConfiguration,
@@ -155,25 +177,25 @@ async def write_version(
     actor: str,
     reason: str | None,
 ) -> None:
-    """Replace the own config (a new object, so the JSONB change is seen) and add its version row."""
-    new_version = row.version + 1
-    row.config_json = new_config
-    row.version = new_version
-    row.updated_by = actor
-    row.updated_at = func.now()
-    await session.flush()
-    await session.execute(
-        insert(NodeConfigVersion).values(
-            org_id=row.org_id,
-            node_id=row.node_id,
-            version=new_version,
-            config_json=new_config,
-            diff=diff,
-            changed_by=actor,
-            reason=reason,
+    """Replace the own config and add its version row, in one statement. The loaded row is
+    updated to match without being marked dirty (nothing is flushed again at commit)."""
+    result = (
+        await session.execute(
+            _WRITE_VERSION,
+            {
+                "org_id": row.org_id,
+                "node_id": row.node_id,
+                "config": orjson.dumps(new_config).decode(),
+                "diff": orjson.dumps(diff).decode(),
+                "actor": actor,
+                "reason": reason,
+            },
         )
-    )
-    await session.refresh(row, ["updated_at"])
+    ).one()
+    for name, value in (
+        ("config_json", new_config), ("version", result.version), ("updated_by", actor), ("updated_at", result.changed_at)
+    ):
+        set_committed_value(row, name, value)
 
 
 async def set_locked_paths(session: AsyncSession, row: NodeConfiguration, paths: list[str]) -> None:

@@ -207,6 +207,15 @@ async def _check_subtree_size(
     state = MergeState()
     for layer in _layers(rows[:-1]):
         state = state.push(layer)
+    if not node.has_children:  # a leaf: only its own effective config can grow
+        own = state.push(Layer(node.node_id, new_own, node.locked_paths))
+        size = jsondoc.encoded_size(own.effective)
+        if size > MAX_EFFECTIVE_BYTES:
+            raise InvalidConfig(
+                f"the effective config of '{node.node_id}' would be {size} bytes; the limit is {MAX_EFFECTIVE_BYTES}",
+                path="",
+            )
+        return
     subtree = await repository.subtree(session, org_id, node.node_id)
     by_parent: dict[str | None, list[repository.SubtreeRow]] = {}
     for item in subtree[1:]:
@@ -367,7 +376,9 @@ async def write(
             config=secrets.mask(old_own),
         )
 
-    await routing.sync_claims(session, principal, org_id, node_id, new_own, is_root=rows[-1].parent_node_id is None)
+    await routing.sync_claims(
+        session, principal, org_id, node_id, new_own, is_root=rows[-1].parent_node_id is None, old_own=old_own
+    )
 
     new_layers = [*_layers(rows[:-1]), Layer(node_id, new_own, own_row.locked_paths)]
     new_effective = effective_config(new_layers)

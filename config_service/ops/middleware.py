@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
+import os
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +29,9 @@ def route_template(scope: Scope) -> str:
     segments line up with the request path's last segments: what comes before is the prefix,
     which is static in this app.
     """
+    fast = scope.get("fast_route")
+    if fast is not None:
+        return fast
     route = scope.get("route")
     path = getattr(route, "path", None)
     if not path:
@@ -53,7 +56,7 @@ class RequestMiddleware:
             return
         rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
         if not rid or len(rid) > 100 or not rid.isprintable():
-            rid = uuid.uuid4().hex
+            rid = os.urandom(16).hex()
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500

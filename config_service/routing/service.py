@@ -25,13 +25,22 @@ def planned_claims(own_config: dict[str, Any], *, is_root: bool):
 
 
 async def sync_claims(
-    session: AsyncSession, principal: Principal, org_id: str, node_id: str, new_own: dict[str, Any], *, is_root: bool
+    session: AsyncSession,
+    principal: Principal,
+    org_id: str,
+    node_id: str,
+    new_own: dict[str, Any],
+    *,
+    is_root: bool,
+    old_own: dict[str, Any] | None = None,
 ) -> None:
     """Make routing_keys hold exactly what the node's new own config claims, in the write's transaction.
 
     409 `routing_conflict` (naming the holder) when another node of the org — or, for Slack
     workspaces, another org — holds an identifier; the caller's transaction then rolls back.
     """
+    if old_own is not None and "routing" not in old_own and "routing" not in new_own:
+        return  # claims only ever come from the own config's `routing`: none before, none after
     wanted = planned_claims(new_own, is_root=is_root)
     held = await repository.claims_of(session, org_id, node_id)
     workspaces_before = {c for c in held if c.key_type == WORKSPACE_LIST}

@@ -34,17 +34,22 @@ class ActiveLock:
 
 
 def merge(base: Any, layer: Any) -> Any:
-    """RFC 7396 merge of `layer` onto `base`; returns a new value, inputs untouched."""
+    """RFC 7396 merge of `layer` onto `base`; returns a new value, inputs untouched.
+
+    The result shares every subtree it does not change with `base` and `layer` (copy-on-write):
+    effective configs are never mutated in place, so sharing is safe and saves a deep copy of
+    the (often large) inherited config at every level.
+    """
     if not isinstance(layer, dict):
-        return copy.deepcopy(layer)
-    result: dict[str, Any] = copy.deepcopy(base) if isinstance(base, dict) else {}
+        return layer
+    result: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
     for key, value in layer.items():
         if value is None:
             result.pop(key, None)
         elif isinstance(value, dict):
             result[key] = merge(result.get(key), value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = value
     return result
 
 
@@ -65,7 +70,7 @@ class MergeState:
             restore_path(effective, lock.tokens, lock.snapshot)
         active = self.active
         if layer.locked_paths:
-            snapshot = copy.deepcopy(effective)
+            snapshot = effective  # never mutated: restore_path copies along the paths it changes
             active = (
                 *active,
                 *(ActiveLock(path, parse_pointer(path), layer.node_id, snapshot) for path in layer.locked_paths),

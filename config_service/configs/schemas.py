@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, PrivateAttr, ConfigDict, Field
 
 
 class ConfigWrite(BaseModel):
@@ -48,6 +48,7 @@ class EffectiveView(BaseModel):
     etag: str
     effective_config: dict[str, Any]
     hierarchy: list[str]
+    _has_secrets: bool = PrivateAttr(default=False)  # any secret leaf (not serialised)
 
 
 class OwnView(BaseModel):

@@ -128,7 +128,7 @@ async def read_effective(
     rows = await _lineage_or_404(session, org_id, node_id)
     effective = effective_config(_layers(rows))
     plain = await _reveal(session, keys, org_id, _sealed(rows), effective)
-    return EffectiveView(
+    view = EffectiveView(
         org_id=org_id,
         node_id=node_id,
         version=rows[-1].version,
@@ -136,6 +136,8 @@ async def read_effective(
         effective_config=plain if reveal_secrets else secrets.mask(effective),
         hierarchy=[r.node_id for r in rows],
     )
+    view._has_secrets = bool(secrets.envelopes(effective))
+    return view
 
 
 async def read_raw(session: AsyncSession, org_id: str, node_id: str) -> RawView:

@@ -48,10 +48,12 @@ def get_path(document: Any, tokens: list[str]) -> Any:
 
 
 def restore_path(target: dict[str, Any], tokens: list[str], source: dict[str, Any]) -> None:
-    """Make `target` hold what `source` holds at `tokens` (value or absence), in place.
+    """Make `target` hold what `source` holds at `tokens` (value or absence).
 
-    Where an intermediate in `target` is not an object, it takes `source`'s value at that
-    prefix whole: a locked value survives any shape a lower layer gave its parents.
+    `target` itself is changed; every object below it on the path is replaced by a copy
+    before it is changed (its original may be shared with other documents). Where an
+    intermediate in `target` is not an object, it takes `source`'s value at that prefix
+    whole: a locked value survives any shape a lower layer gave its parents.
     """
     node: Any = target
     src: Any = source
@@ -71,5 +73,7 @@ def restore_path(target: dict[str, Any], tokens: list[str], source: dict[str, An
             else:
                 node[token] = copy.deepcopy(src_child)
             return
+        child = dict(child)
+        node[token] = child
         node = child
         src = src_child

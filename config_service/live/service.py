@@ -53,10 +53,7 @@ class Live:
         async with self.db.transaction() as session:
             view = await configs.read_effective(session, self.keys, org_id, node_id, reveal_secrets=reveal)
         body = orjson.dumps(view.model_dump(mode="json"))
-        has_secrets = False
-        if reveal:
-            masked = await self.effective(org_id, node_id, reveal=False)
-            has_secrets = masked.body != body
+        has_secrets = reveal and view._has_secrets
         fresh = CachedView(
             etag=view.etag, version=view.version, hierarchy=tuple(view.hierarchy), body=body, has_secrets=has_secrets
         )

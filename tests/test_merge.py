@@ -126,6 +126,112 @@ def test_chain_is_root_first_and_each_level_merges_its_parent():
     ]
 
 
+# ---- rule 6: locked paths -----------------------------------------------------------------------
+
+LOCK_CASES = [
+    (
+        "a locked value survives a lower override",
+        [Layer("org", {"model": "gpt-4o"}, ["/model"]), Layer("team", {"model": "o3"})],
+        {"model": "gpt-4o"},
+    ),
+    (
+        "a locked value survives a lower tombstone",
+        [Layer("org", {"model": "gpt-4o"}, ["/model"]), Layer("team", {"model": None})],
+        {"model": "gpt-4o"},
+    ),
+    (
+        "a locked absence stays absent",
+        [Layer("org", {"a": 1}, ["/model"]), Layer("team", {"model": "o3", "b": 2})],
+        {"a": 1, "b": 2},
+    ),
+    (
+        "a locked absence stays absent under a new parent object",
+        [Layer("org", {}, ["/agents/planner/model"]), Layer("team", {"agents": {"planner": {"model": "x", "temp": 1}}})],
+        {"agents": {"planner": {"temp": 1}}},
+    ),
+    (
+        "a locked object keeps its exact content (no keys added below)",
+        [Layer("org", {"tools": {"think": True}}, ["/tools"]), Layer("team", {"tools": {"deploy": True, "think": False}})],
+        {"tools": {"think": True}},
+    ),
+    (
+        "siblings of a locked path stay overridable",
+        [
+            Layer("org", {"agents": {"planner": {"model": "m1", "temp": 0.1}}}, ["/agents/planner/model"]),
+            Layer("team", {"agents": {"planner": {"model": "m2", "temp": 0.9}}}),
+        ],
+        {"agents": {"planner": {"model": "m1", "temp": 0.9}}},
+    ),
+    (
+        "a scalar put at a prefix of a locked path cannot erase it",
+        [Layer("org", {"agents": {"planner": {"model": "m1", "x": 1}}}, ["/agents/planner/model"]), Layer("team", {"agents": 5})],
+        {"agents": {"planner": {"model": "m1", "x": 1}}},
+    ),
+    (
+        "a tombstone at a prefix of a locked path cannot erase it",
+        [Layer("org", {"agents": {"planner": {"model": "m1"}}, "k": 1}, ["/agents/planner/model"]), Layer("team", {"agents": None})],
+        {"agents": {"planner": {"model": "m1"}}, "k": 1},
+    ),
+    (
+        "a lock reaches every level below, through intermediate nodes",
+        [
+            Layer("org", {"model": "gpt-4o"}, ["/model"]),
+            Layer("team", {"model": "team-model"}),
+            Layer("sub", {"model": "sub-model"}),
+        ],
+        {"model": "gpt-4o"},
+    ),
+    (
+        "a lock below the root freezes the value it has at the locking node",
+        [
+            Layer("org", {"model": "gpt-4o"}),
+            Layer("team", {"model": "team-model"}, ["/model"]),
+            Layer("sub", {"model": "sub-model"}),
+        ],
+        {"model": "team-model"},
+    ),
+    (
+        "the locking node takes an inherited value into its lock",
+        [Layer("org", {"model": "gpt-4o"}), Layer("team", {}, ["/model"]), Layer("sub", {"model": None})],
+        {"model": "gpt-4o"},
+    ),
+    (
+        "a higher lock wins over a lower node's value at the locking node itself",
+        [
+            Layer("org", {"a": {"b": 1}}, ["/a"]),
+            Layer("team", {"a": {"b": 2, "c": 3}}, ["/a/b"]),
+            Layer("sub", {"a": {"b": 4}}),
+        ],
+        {"a": {"b": 1}},
+    ),
+    (
+        "an element pointer into a list locks the whole list (lists are leaves)",
+        [Layer("org", {"routing": {"services": ["a", "b"]}}, ["/routing/services/0"]), Layer("team", {"routing": {"services": ["c"]}})],
+        {"routing": {"services": ["a", "b"]}},
+    ),
+    (
+        "escaped pointer tokens (~1 for '/', ~0 for '~')",
+        [Layer("org", {"a/b": {"c~d": 1, "e": 1}}, ["/a~1b/c~0d"]), Layer("team", {"a/b": {"c~d": 2, "e": 2}})],
+        {"a/b": {"c~d": 1, "e": 2}},
+    ),
+    (
+        "values set below before the lock existed are ignored (the same data, locked later)",
+        [Layer("org", {"model": "gpt-4o"}, ["/model"]), Layer("team", {"model": "set-before-the-lock", "other": 1})],
+        {"model": "gpt-4o", "other": 1},
+    ),
+    (
+        "two locks from two levels both hold",
+        [
+            Layer("org", {"a": 1}, ["/a"]),
+            Layer("team", {"b": 2}, ["/b"]),
+            Layer("sub", {"a": 10, "b": 20, "c": 30}),
+        ],
+        {"a": 1, "b": 2, "c": 30},
+    ),
+]
+
+
+@pytest.mark.parametrize(("layers", "expected"), [c[1:] for c in LOCK_CASES], ids=[c[0] for c in LOCK_CASES])
 def test_lock_rule_6(layers, expected):
     assert effective_config(layers) == expected
 

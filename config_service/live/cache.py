@@ -20,7 +20,8 @@ class CachedView:
     version: int
     hierarchy: tuple[str, ...]
     body: bytes  # the serialised response
-    has_secrets: bool = False  # a revealed view that differs from the masked one
+    has_secrets: bool = False  # a revealed view that holds plaintext secrets
+    event: str = ""  # the SSE `config` event's data: {etag, version, effective_config}
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,6 @@ def _lifetime() -> float:
     return MAX_LIFETIME_SECONDS * random.uniform(0.85, 1.0)
 
 
-def _event_data(body: bytes) -> str:
-    view = orjson.loads(body)
-    return orjson.dumps(
-        {"etag": view["etag"], "version": view["version"], "effective_config": view["effective_config"]}
-    ).decode()
-
-
 async def watch_stream(
     ctx: AppContext, org_id: str, node_id: str, *, reveal: bool, principal: Principal, last_event_id: str | None
 ) -> EventSourceResponse:
@@ -64,7 +57,7 @@ async def watch_stream(
                 if current.etag != sent:
                     if reveal:
                         await live.note_plaintext_read(principal, current)
-                    yield {"event": "config", "id": current.etag, "data": _event_data(current.body)}
+                    yield {"event": "config", "id": current.etag, "data": current.event}
                     sent = current.etag
                 timeout = deadline - loop.time()
                 if expires is not None:

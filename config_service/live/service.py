@@ -52,10 +52,25 @@ class Live:
         generation = self.cache.generations.of(org_id)
         async with self.db.transaction() as session:
             view = await configs.read_effective(session, self.keys, org_id, node_id, reveal_secrets=reveal)
-        body = orjson.dumps(view.model_dump(mode="json"))
-        has_secrets = reveal and view._has_secrets
+        # serialised straight from the plain dicts (the same fields as EffectiveView, in order)
+        body = orjson.dumps(
+            {
+                "org_id": view.org_id,
+                "node_id": view.node_id,
+                "version": view.version,
+                "etag": view.etag,
+                "effective_config": view.effective_config,
+                "hierarchy": view.hierarchy,
+            }
+        )
+        event = orjson.dumps({"etag": view.etag, "version": view.version, "effective_config": view.effective_config})
         fresh = CachedView(
-            etag=view.etag, version=view.version, hierarchy=tuple(view.hierarchy), body=body, has_secrets=has_secrets
+            etag=view.etag,
+            version=view.version,
+            hierarchy=tuple(view.hierarchy),
+            body=body,
+            has_secrets=reveal and view._has_secrets,
+            event=event.decode(),
         )
         self.cache.put(org_id, node_id, reveal, fresh, generation)
         return fresh

@@ -81,7 +81,7 @@ class Bench:
         port = free_port()
         command = [sys.executable, "-m", "bench.control_app", "--port", str(port), "--body-file", str(body_file)]
         if etag:
-            command += ["--etag", etag]
+            command.append(f"--etag={etag}")  # an etag may start with "-"
         log = open(self.workdir / "control.log", "ab")  # noqa: SIM115 - lives as long as the process
         self.control = subprocess.Popen(command, cwd=str(ROOT), stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"

@@ -330,9 +330,12 @@ async def write(
     old_own: dict[str, Any] = own_row.config_json
     old_effective = effective_config(_layers(rows))
     opened = Opened()
-    old_etag = effective_etag(keys.etag_key, await _reveal(session, keys, org_id, _sealed(rows), old_effective, opened))
 
-    if precondition is not None and not precondition.holds(own_row.version, old_etag):
+    async def current_etag() -> str:
+        return effective_etag(keys.etag_key, await _reveal(session, keys, org_id, _sealed(rows), old_effective, opened))
+
+    # the etag before the write is only needed to check If-Match or to answer a no-op write
+    if precondition is not None and not precondition.holds(own_row.version, await current_etag()):
         raise PreconditionFailed("If-Match does not match the current version of this config")
 
     try:
@@ -373,7 +376,7 @@ async def write(
             org_id=org_id,
             node_id=node_id,
             version=own_row.version,
-            etag=old_etag,
+            etag=await current_etag(),
             changed=False,
             config=secrets.mask(old_own),
         )

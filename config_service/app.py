@@ -33,6 +33,7 @@ from config_service.kit.etag import etag_key
 from config_service.live.endpoints import router as live_router
 from config_service.live.fastpath import CachedReadFastPath
 from config_service.ops import metrics
+from config_service.ops.logging import access_log
 from config_service.ops.endpoints import router as ops_router
 from config_service.ops.middleware import RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
@@ -193,6 +194,7 @@ def create_app(settings: Settings) -> FastAPI:
             with contextlib.suppress(Exception):
                 await ctx.last_used.flush_in(ctx.db)
             await ctx.db.dispose()
+            access_log.flush()
 
     app = FastAPI(
         title="Config Service",

@@ -44,3 +44,57 @@ def configure(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+class AccessLog:
+    """The per-request access line, in the same JSON shape as every other log line, written in
+    batches: lines are buffered on the event loop and written together every 50 ms (and at
+    shutdown), so a busy server does not pay a write system call and the logging machinery for
+    every request."""
+
+    LOGGER = "config_service.access"
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval = interval
+        self._lines: list[bytes] = []
+        self._scheduled = False
+        self._logger = logging.getLogger(self.LOGGER)
+
+    def enabled(self) -> bool:
+        return self._logger.isEnabledFor(logging.INFO)
+
+    def emit(self, fields: dict) -> None:
+        entry = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "info",
+            "logger": self.LOGGER,
+            "msg": "request",
+        }
+        rid = request_id.get()
+        if rid:
+            entry["request_id"] = rid
+        entry.update(fields)
+        self._lines.append(orjson.dumps(entry, default=str))
+        if not self._scheduled:
+            try:
+                import asyncio
+
+                asyncio.get_running_loop().call_later(self.interval, self.flush)
+                self._scheduled = True
+            except RuntimeError:  # no loop: write now
+                self.flush()
+
+    def flush(self) -> None:
+        self._scheduled = False
+        if not self._lines:
+            return
+        data = b"\n".join(self._lines) + b"\n"
+        self._lines.clear()
+        try:
+            sys.stderr.buffer.write(data)
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+access_log = AccessLog()

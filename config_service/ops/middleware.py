@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from config_service.db import statements
 from config_service.errors import AppError, PayloadTooLarge
 from config_service.ops import metrics
-from config_service.ops.logging import request_id
+from config_service.ops.logging import access_log, request_id
 
 log = logging.getLogger("config_service.access")
 
@@ -49,6 +49,7 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self._children: dict[tuple[str, str, int], tuple] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -120,11 +121,21 @@ class RequestMiddleware:
         elapsed = time.perf_counter() - started
         template = route_template(scope)
         method = scope.get("method", "")
-        metrics.REQUESTS.labels(method, template, str(status)).inc()
-        metrics.LATENCY.labels(method, template).observe(elapsed)
-        metrics.DB_STATEMENTS.labels(method, template).observe(sql_statements)
-        log.info(
-            "request",
-            extra={"method": method, "route": template, "path": scope.get("path"), "status": status,
-                   "duration_ms": round(elapsed * 1000, 2)},
-        )
+        key = (method, template, status)
+        children = self._children.get(key)
+        if children is None:  # label lookups take a lock each: keep the children per route
+            children = (
+                metrics.REQUESTS.labels(method, template, str(status)),
+                metrics.LATENCY.labels(method, template),
+                metrics.DB_STATEMENTS.labels(method, template),
+            )
+            if len(self._children) < 10_000:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
+        children[2].observe(sql_statements)
+        if access_log.enabled():
+            access_log.emit(
+                {"method": method, "route": template, "path": scope.get("path"), "status": status,
+                 "duration_ms": round(elapsed * 1000, 2)}
+            )

@@ -16,8 +16,8 @@ import jsonpatch
 import pytest
 from psycopg.types.json import Jsonb
 
-from config_service.configs.merge import Layer, effective_chain, effective_config
-from config_service.insight.preview import Descendant, SharedState, blast_radius, json_diff
+from config_service.configs.merge import Layer, MergeState, effective_chain, effective_config
+from config_service.insight.preview import Descendant, blast_radius, json_diff
 from config_service.kit.jsondoc import canonical
 
 ENVELOPE = "$enc:v1:k1:c2VjcmV0LWNpcGhlcnRleHQ="
@@ -113,12 +113,12 @@ def test_blast_radius_agrees_with_full_merges(seed):
 
 
 @pytest.mark.parametrize("seed", range(150))
-def test_shared_state_merges_exactly_like_merge_state(seed):
+def test_level_by_level_states_merge_exactly_like_the_chain(seed):
     rng = random.Random(1000 + seed)
     layers, parents = _random_tree(rng, 8)
     lineage = _lineage(layers[-1].node_id, {layer.node_id: layer for layer in layers}, parents)
     before = copy.deepcopy(lineage)
-    shared, states = SharedState(), []
+    shared, states = MergeState(), []
     for layer in lineage:
         shared = shared.push(layer)
         states.append(shared)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config_service.audit.schemas import AuditFilter
 from config_service.models import AuditEvent
 
 NOTIFY_CHANNEL = "config_service_changes"
@@ -63,26 +63,22 @@ async def insert_event(
 async def list_events(
     session: AsyncSession,
     org_id: str,
+    flt: AuditFilter,
     *,
-    actor: str | None = None,
-    action: str | None = None,
-    target_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
     before_id: int | None = None,
     limit: int | None = 50,
 ) -> list[AuditEvent]:
     query = select(AuditEvent).where(AuditEvent.org_id == org_id)
-    if actor is not None:
-        query = query.where(AuditEvent.actor == actor)
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
-    if target_id is not None:
-        query = query.where(AuditEvent.target_id == target_id)
-    if since is not None:
-        query = query.where(AuditEvent.at >= since)
-    if until is not None:
-        query = query.where(AuditEvent.at < until)
+    if flt.actor is not None:
+        query = query.where(AuditEvent.actor == flt.actor)
+    if flt.action is not None:
+        query = query.where(AuditEvent.action == flt.action)
+    if flt.target_id is not None:
+        query = query.where(AuditEvent.target_id == flt.target_id)
+    if flt.since is not None:
+        query = query.where(AuditEvent.at >= flt.since)
+    if flt.until is not None:
+        query = query.where(AuditEvent.at < flt.until)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     query = query.order_by(AuditEvent.id.desc())

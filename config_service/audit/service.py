@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import csv
 import io
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import repository
-from config_service.audit.schemas import AuditEventOut, AuditPage
+from config_service.audit.schemas import AuditEventOut, AuditFilter, AuditPage
 from config_service.auth.principal import Principal
 from config_service.errors import InvalidRequest
 
@@ -73,41 +72,15 @@ def _decode_cursor(cursor: str) -> int:
         raise InvalidRequest("cursor is not one this service issued", path="cursor") from None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A time without a zone is read as UTC (the API's zone), whatever the database session's is."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
-
-
 def _out(event: Any) -> AuditEventOut:
     return AuditEventOut.model_validate(event, from_attributes=True)
 
 
 async def list_events(
-    session: AsyncSession,
-    org_id: str,
-    *,
-    actor: str | None,
-    action: str | None,
-    target_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    limit: int,
-    cursor: str | None,
+    session: AsyncSession, org_id: str, flt: AuditFilter, *, limit: int, cursor: str | None
 ) -> AuditPage:
     before_id = _decode_cursor(cursor) if cursor else None
-    rows = await repository.list_events(
-        session,
-        org_id,
-        actor=actor,
-        action=action,
-        target_id=target_id,
-        since=_utc(since),
-        until=_utc(until),
-        before_id=before_id,
-        limit=limit + 1,
-    )
+    rows = await repository.list_events(session, org_id, flt, before_id=before_id, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = _encode_cursor(rows[-1].id) if more and rows else None
@@ -121,23 +94,9 @@ async def export(
     session: AsyncSession,
     org_id: str,
     fmt: str,
-    *,
-    actor: str | None,
-    action: str | None,
-    target_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
+    flt: AuditFilter,
 ) -> tuple[bytes, str]:
-    rows = await repository.list_events(
-        session,
-        org_id,
-        actor=actor,
-        action=action,
-        target_id=target_id,
-        since=_utc(since),
-        until=_utc(until),
-        limit=None,
-    )
+    rows = await repository.list_events(session, org_id, flt, limit=None)
     items = [_out(row).model_dump(mode="json") for row in rows]
     if fmt == "json":
         return orjson.dumps(items), "application/json"

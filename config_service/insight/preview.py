@@ -7,11 +7,9 @@ A descendant's effective config depends only on its parent's effective config, t
 force and its own config; so where both merges agree on the effective config and on what the
 active locks would restore, the whole subtree below is unaffected and is counted, not merged.
 
-`SharedState` is `configs.merge.MergeState` without the copies: `MergeState` deep-copies the
-whole effective config at every level, which dominates a preview of a thousand nodes. Here
-documents are never mutated once built — a merge copies only the objects the layer touches, a
-lock restore only the objects along its path — so a child shares everything it inherits
-unchanged. The steps are those of `MergeState.push` one for one (tests hold the two equal).
+The levels are `configs.merge.MergeState`s: a merge copies only the objects a layer touches
+and a lock restore only the objects along its path, so a child shares everything it inherits
+unchanged and a thousand-node preview stays cheap.
 """
 
 from __future__ import annotations
@@ -20,72 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from config_service.configs.merge import Layer
+from config_service.configs.merge import Layer, MergeState
 from config_service.kit.jsondoc import canonical, escape_token
-from config_service.kit.pointer import ABSENT, parse_pointer
+from config_service.kit.pointer import ABSENT
 from config_service.kit.secrets import mask
-
-
-@dataclass(frozen=True)
-class SharedLock:
-    node_id: str
-    path: str
-    tokens: tuple[str, ...]
-    snapshot: dict[str, Any] = field(repr=False)
-
-
-def _merge(base: Any, layer: dict[str, Any]) -> dict[str, Any]:
-    """`configs.merge.merge`, sharing (never copying) what it does not change."""
-    result = dict(base) if isinstance(base, dict) else {}
-    for key, value in layer.items():
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, dict):
-            result[key] = _merge(result.get(key), value)
-        else:
-            result[key] = value
-    return result
-
-
-def _restore(target: dict[str, Any], tokens: tuple[str, ...], source: dict[str, Any]) -> dict[str, Any]:
-    """`kit.pointer.restore_path`, copying the objects along the path instead of mutating them."""
-    root = dict(target)
-    node = root
-    src: Any = source
-    for index, token in enumerate(tokens):
-        src_child = src.get(token, ABSENT) if isinstance(src, dict) else ABSENT
-        child = node.get(token, ABSENT)
-        if index == len(tokens) - 1 or not isinstance(child, dict):
-            if src_child is ABSENT:
-                node.pop(token, None)
-            else:
-                node[token] = src_child
-            return root
-        child = dict(child)
-        node[token] = child
-        node = child
-        src = src_child
-    return root
-
-
-@dataclass(frozen=True)
-class SharedState:
-    """The effective config of one node and the locks in force below it (never mutated)."""
-
-    effective: dict[str, Any] = field(default_factory=dict)
-    active: tuple[SharedLock, ...] = ()
-
-    def push(self, layer: Layer) -> SharedState:
-        effective = _merge(self.effective, layer.config)
-        for lock in self.active:
-            effective = _restore(effective, lock.tokens, lock.snapshot)
-        active = self.active
-        if layer.locked_paths:
-            active = (
-                *active,
-                *(SharedLock(layer.node_id, p, tuple(parse_pointer(p)), effective) for p in layer.locked_paths),
-            )
-        return SharedState(effective, active)
 
 
 @dataclass(frozen=True)
@@ -146,7 +82,7 @@ def _same_leaf(a: Any, b: Any) -> bool:
     return canonical(a) == canonical(b)
 
 
-def _lock_view(state: SharedState) -> list[tuple[str, str, bytes | None]]:
+def _lock_view(state: MergeState) -> list[tuple[str, str, bytes | None]]:
     """What the active locks would restore below this state.
 
     `restore_path` reads the snapshot at the first token of the lock path and within that value
@@ -180,7 +116,7 @@ def blast_radius(
     `ancestors` are the layers above `node`, root first; `descendants` every node below it,
     parents before children. Affected nodes come out in that order (the node first).
     """
-    base = SharedState()
+    base = MergeState()
     for layer in ancestors:
         base = base.push(layer)
     children: dict[str, list[Layer]] = {}

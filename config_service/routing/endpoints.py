@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from config_service.auth import policy
 from config_service.auth.dependencies import AnyPrincipal, Context
 from config_service.auth.principal import Kind
-from config_service.errors import Forbidden, InvalidRequest
+from config_service.errors import Forbidden
 from config_service.routing import exchange as exchanges
 from config_service.routing import service
 from config_service.routing.schemas import MAX_EXCHANGE_TTL, ExchangeRequest, ExchangeResult, LookupRequest, LookupResult
@@ -42,11 +42,8 @@ async def lookup(ctx: Context, principal: AnyPrincipal, body: LookupRequest) -> 
 @router.post("/tokens/exchange", status_code=201, response_model=ExchangeResult, operation_id="token_exchange")
 async def exchange(ctx: Context, principal: AnyPrincipal, body: ExchangeRequest) -> ExchangeResult:
     """A team token valid for at most 15 minutes (default scopes `config:read secrets:read runs:write`)."""
-    try:
-        scopes = body.checked_scopes()
-    except ValueError as exc:
-        raise InvalidRequest(str(exc), path="/scopes") from None
     async with ctx.db.transaction() as session:
         return await exchanges.exchange(
-            session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, scopes, via="exchange"
+            session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, body.scopes,
+            via="exchange",
         )

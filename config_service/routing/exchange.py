@@ -9,11 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.auth.principal import DEFAULT_TEAM_SCOPES, Kind, Principal
 from config_service.errors import Forbidden, InvalidRequest
 from config_service.orgs import service as orgs
+from config_service.routing.schemas import MAX_EXCHANGE_TTL
 from config_service.tokens import service as tokens
 from config_service.tokens.schemas import TokenCreate, TokenIssued
-
-MAX_TTL_SECONDS = 15 * 60
-
 
 async def exchange(
     session: AsyncSession,
@@ -29,8 +27,8 @@ async def exchange(
     """A short-lived team token (≤ 15 minutes), audited as `token.issued`."""
     if principal.kind not in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
         raise Forbidden("only the internal service token or the global admin can exchange for a team token")
-    if ttl_seconds < 1 or ttl_seconds > MAX_TTL_SECONDS:
-        raise InvalidRequest(f"ttl_seconds must be between 1 and {MAX_TTL_SECONDS}", path="/ttl_seconds")
+    if ttl_seconds < 1 or ttl_seconds > MAX_EXCHANGE_TTL:
+        raise InvalidRequest(f"ttl_seconds must be between 1 and {MAX_EXCHANGE_TTL}", path="/ttl_seconds")
     await orgs.get_node_or_404(session, org_id, node_id)
     body = TokenCreate(description=f"short-lived ({via})", scopes=scopes or sorted(DEFAULT_TEAM_SCOPES))
     return await tokens.issue_team_token(

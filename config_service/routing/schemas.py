@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from config_service.auth.principal import ALL_SCOPES
 from config_service.kit.ids import ID_PATTERN
-from config_service.tokens.schemas import TokenIssued
+from config_service.tokens.schemas import TokenIssued, known_scopes
 
 MAX_EXCHANGE_TTL = 15 * 60
 
@@ -42,13 +41,10 @@ class ExchangeRequest(BaseModel):
     ttl_seconds: int = Field(default=MAX_EXCHANGE_TTL, ge=1, le=MAX_EXCHANGE_TTL)
     scopes: list[str] | None = None
 
-    def checked_scopes(self) -> list[str] | None:
-        if self.scopes is None:
-            return None
-        unknown = sorted(set(self.scopes) - set(ALL_SCOPES))
-        if unknown:
-            raise ValueError(f"unknown scopes: {', '.join(unknown)}")
-        return sorted(set(self.scopes))
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, value: list[str] | None) -> list[str] | None:
+        return known_scopes(value)
 
 
 ExchangeResult = TokenIssued

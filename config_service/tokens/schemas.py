@@ -8,6 +8,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from config_service.auth.principal import ALL_SCOPES
 
 
+def known_scopes(value: list[str] | None) -> list[str] | None:
+    """Validate requested team-token scopes: known names, at least one; sorted, deduplicated."""
+    if value is None:
+        return None
+    unknown = sorted(set(value) - set(ALL_SCOPES))
+    if unknown:
+        raise ValueError(f"unknown scopes: {', '.join(unknown)}")
+    if not value:
+        raise ValueError("at least one scope is required")
+    return sorted(set(value))
+
+
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -22,14 +34,7 @@ class TokenCreate(BaseModel):
     @field_validator("scopes")
     @classmethod
     def _known_scopes(cls, value: list[str] | None) -> list[str] | None:
-        if value is None:
-            return None
-        unknown = sorted(set(value) - set(ALL_SCOPES))
-        if unknown:
-            raise ValueError(f"unknown scopes: {', '.join(unknown)}")
-        if not value:
-            raise ValueError("at least one scope is required")
-        return sorted(set(value))
+        return known_scopes(value)
 
 
 class AdminTokenCreate(BaseModel):

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import secrets
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -130,8 +129,3 @@ class Settings(BaseSettings):
     def secret(self, name: str) -> str | None:
         value = getattr(self, name)
         return value.get_secret_value() if value is not None else None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

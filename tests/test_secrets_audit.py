@@ -7,7 +7,6 @@ import base64
 import secrets as pysecrets
 import uuid
 
-import pytest
 
 from config_service.auth.principal import Kind, Principal
 from config_service.db.engine import Database, make_engine

@@ -140,7 +140,7 @@ def test_preview_masks_catalog_secret_fields(org) -> None:
 def test_json_patch_errors_never_quote_the_config(org, admin):
     org.add_node("sre")
     org.patch("sre", {"k": {"$secret": "zzsecretzz"}, "plain": "visible-content"})
-    import httpx, json
+    import json
     path = org.node_path("sre") + "/config"
     for ops in ([{"op": "remove", "path": "/nope"}], [{"op": "replace", "path": "/k/x", "value": 1}],
                 [{"op": "move", "from": "/missing", "path": "/a"}], [{"op": "bogus", "path": "/a"}]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit.schemas import AuditFilter
@@ -86,10 +86,3 @@ async def list_events(
         query = query.limit(limit)
     result = await session.execute(query)
     return list(result.scalars())
-
-
-async def count_events(session: AsyncSession, org_id: str, action: str | None = None) -> int:
-    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.org_id == org_id)
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
-    return (await session.execute(query)).scalar_one()

@@ -33,17 +33,21 @@ async def _resolve(ctx: AppContext, token: str) -> Principal | None:
         if ctx.internal_token and tk.same(token, ctx.internal_token):
             return Principal(Kind.INTERNAL)
         return None
-    cache = ctx.live.tokens
-    digest = tk.digest(ctx.peppers.current, token)
-    cached = cache.get(digest)
+    cached = cached_principal(ctx, token)
     if cached is not None:
         return cached
+    cache = ctx.live.tokens
     generation = cache.generation
     async with ctx.db.transaction() as session:
         principal = await tokens.authenticate(session, ctx.peppers, token)
     if principal is not None:
-        cache.put(digest, principal, principal.expires_at, generation)
+        cache.put(tk.digest(ctx.peppers.current, token), principal, principal.expires_at, generation)
     return principal
+
+
+def cached_principal(ctx: AppContext, token: str) -> Principal | None:
+    """The principal of an org-admin or team token from the token cache (expiry checked), or None."""
+    return ctx.live.tokens.get(tk.digest(ctx.peppers.current, token))
 
 
 async def get_principal(request: Request) -> Principal:

@@ -12,7 +12,7 @@ from config_service.auth import policy
 from config_service.auth.dependencies import Context, OrgAdmin, Team
 from config_service.auth.principal import Principal, Scope
 from config_service.compat.legacy import DEPRECATION_HEADERS
-from config_service.configs import service
+from config_service.configs import locks, service
 from config_service.configs.changes import Rollback
 from config_service.configs.requests import WriteRequest, parse_patch, parse_put
 from config_service.configs.schemas import (
@@ -269,7 +269,7 @@ async def get_node_history(
 @admin_router.get("/locks", response_model=LocksView, operation_id="node_locks_get")
 async def get_locks(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str) -> LocksView:
     async with ctx.db.transaction() as session:
-        return await service.read_locks(session, org_id, node_id)
+        return await locks.read_locks(session, org_id, node_id)
 
 
 _LOCKS_BODY = {
@@ -291,4 +291,4 @@ async def put_locks(ctx: Context, request: Request, principal: OrgAdmin, org_id:
         raise InvalidRequest("the body must be a JSON object {\"locked_paths\": [...]}", path="")
     parsed = LocksWrite.model_validate(body)
     async with ctx.db.transaction() as session:
-        return await service.set_locks(session, principal, org_id, node_id, parsed.locked_paths, parsed.reason)
+        return await locks.set_locks(session, principal, org_id, node_id, parsed.locked_paths, parsed.reason)

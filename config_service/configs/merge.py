@@ -8,7 +8,6 @@ that locked them, whatever the layers below say.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any

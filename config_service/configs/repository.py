@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from config_service.models import NodeConfigVersion, NodeConfiguration
+from config_service.models import NodeConfiguration, NodeConfigVersion
 
 MAX_DEPTH = 32
 
@@ -121,6 +121,15 @@ async def subtree(session: AsyncSession, org_id: str, node_id: str) -> list[Subt
         SubtreeRow(r.node_id, r.parent_node_id, r.below, r.config_json, r.version, r.locked_paths)
         for r in result.all()
     ]
+
+
+_SHARE_TREE_LOCK = text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:k, 0))")
+
+
+async def share_tree_lock(session: AsyncSession, org_id: str) -> None:
+    """The org's tree lock, shared: tree changes (which take it exclusively) cannot move a
+    lineage under a config or lock write."""
+    await session.execute(_SHARE_TREE_LOCK, {"k": f"org:{org_id}"})
 
 
 async def lock_own(session: AsyncSession, org_id: str, node_id: str) -> NodeConfiguration | None:

@@ -5,16 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, PrivateAttr, ConfigDict, Field
-
-
-class ConfigWrite(BaseModel):
-    """`PATCH` (merge patch) and `PUT` (replace) envelope."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    config: dict[str, Any]
-    reason: str | None = Field(default=None, max_length=2000)
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 
 class RollbackRequest(BaseModel):

@@ -9,13 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonpatch
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import service as audit
 from config_service.auth.principal import Principal
 from config_service.configs import repository
-from config_service.configs.changes import Change, ChangeError, Rollback, ShapeError, TestFailed, TooLarge
+from config_service.configs.changes import (
+    Change,
+    ChangeError,
+    Rollback,
+    ShapeError,
+    TestFailed,
+    TooLarge,
+)
 from config_service.configs.merge import (
     Layer,
     MergeState,
@@ -29,7 +35,6 @@ from config_service.configs.schemas import (
     HistoryItem,
     HistoryPage,
     LineageEntry,
-    LocksView,
     OwnView,
     RawView,
     WriteResult,
@@ -45,17 +50,20 @@ from config_service.errors import (
     SecretRebindRequired,
 )
 from config_service.integrations import service as integrations
-from config_service.integrations.validation import IntegrationError, changed_integrations, check_write, rebind_problem
+from config_service.integrations.validation import (
+    IntegrationError,
+    changed_integrations,
+    check_write,
+    rebind_problem,
+)
 from config_service.kit import jsondoc, secrets
 from config_service.kit.etag import effective_etag
-from config_service.kit.pointer import InvalidPointer, parse_pointer
 from config_service.routing import service as routing
 from config_service.secrets import service as vaults
 from config_service.secrets.service import Opened, SealedLayer, Vault
 
 MAX_OWN_CONFIG_BYTES = jsondoc.MAX_OWN_CONFIG_BYTES
 MAX_EFFECTIVE_BYTES = 1024 * 1024
-MAX_LOCKED_PATH_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -322,7 +330,7 @@ async def write(
     precondition: Precondition | None = None,
 ) -> WriteResult:
     """Apply one change to a node's own config: serialised per node, lock-checked, versioned."""
-    await session.execute(text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:k, 0))"), {"k": f"org:{org_id}"})
+    await repository.share_tree_lock(session, org_id)
     own_row = await repository.lock_own(session, org_id, node_id)
     if own_row is None:
         raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
@@ -450,53 +458,6 @@ async def history(
     return HistoryPage(items=items, next_cursor=str(rows[-1].version) if more and rows else None)
 
 
-def _check_locked_paths(paths: list[str]) -> list[str]:
-    cleaned: list[str] = []
-    for index, path in enumerate(paths):
-        if not isinstance(path, str) or len(path) > MAX_LOCKED_PATH_LENGTH or "\x00" in path:
-            raise InvalidRequest("each locked path must be a JSON Pointer string", path=f"/locked_paths/{index}")
-        try:
-            tokens = parse_pointer(path)
-        except InvalidPointer as exc:
-            raise InvalidRequest(f"locked_paths[{index}]: {exc}", path=f"/locked_paths/{index}") from None
-        if not tokens or any(t == "" for t in tokens):
-            raise InvalidRequest(f"locked_paths[{index}]: empty segments are not lockable", path=f"/locked_paths/{index}")
-        if path not in cleaned:
-            cleaned.append(path)
-    return cleaned
-
-
-async def read_locks(session: AsyncSession, org_id: str, node_id: str) -> LocksView:
-    row = await repository.get_own(session, org_id, node_id)
-    if row is None:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
-    return LocksView(org_id=org_id, node_id=node_id, locked_paths=list(row.locked_paths))
-
-
-async def set_locks(
-    session: AsyncSession, principal: Principal, org_id: str, node_id: str, paths: list[str], reason: str | None
-) -> LocksView:
-    cleaned = _check_locked_paths(paths)
-    await session.execute(text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:k, 0))"), {"k": f"org:{org_id}"})
-    row = await repository.lock_own(session, org_id, node_id)
-    if row is None:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
-    before = list(row.locked_paths)
-    if before != cleaned:
-        await repository.set_locked_paths(session, row, cleaned)
-        await repository.touch_updated(session, org_id, node_id)
-        await audit.record(
-            session,
-            principal,
-            "locks.changed",
-            org_id=org_id,
-            target_type="node",
-            target_id=node_id,
-            details={"before": before, "after": cleaned, "reason": reason},
-        )
-    return LocksView(org_id=org_id, node_id=node_id, locked_paths=cleaned)
-
-
 async def create_initial(session: AsyncSession, org_id: str, node_id: str, actor: str) -> None:
     await repository.create_initial(session, org_id, node_id, actor)
 
@@ -508,12 +469,3 @@ async def effective_chain_of(
     first, and the lineage's node ids: which node supplies what (integration health)."""
     rows = await _lineage_or_404(session, org_id, node_id)
     return effective_chain(_layers(rows)), [r.node_id for r in rows]
-
-
-async def subtree_effective(
-    session: AsyncSession, keys: Keys, org_id: str, node_id: str
-) -> dict[str, dict[str, Any]]:
-    """Effective config of every node on the lineage (used by tests and previews)."""
-    rows = await _lineage_or_404(session, org_id, node_id)
-    chain = effective_chain(_layers(rows))
-    return {r.node_id: secrets.mask(eff) for r, eff in zip(rows, chain, strict=True)}

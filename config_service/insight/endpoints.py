@@ -12,7 +12,12 @@ from config_service.configs.requests import MERGE_TYPES, parse_patch
 from config_service.errors import InvalidRequest
 from config_service.http import json_body, json_response, media_type
 from config_service.insight import service
-from config_service.insight.schemas import PREVIEW_BODY_DOC, ExplainView, PreviewRollback, PreviewView
+from config_service.insight.schemas import (
+    PREVIEW_BODY_DOC,
+    ExplainView,
+    PreviewRollback,
+    PreviewView,
+)
 
 team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
 admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])

@@ -18,12 +18,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.auth.principal import Kind, Principal
 from config_service.configs import repository
 from config_service.configs import service as configs
-from config_service.configs.changes import Change, ChangeError, Rollback, ShapeError, TestFailed, TooLarge
+from config_service.configs.changes import (
+    Change,
+    ChangeError,
+    Rollback,
+    ShapeError,
+    TestFailed,
+    TooLarge,
+)
 from config_service.configs.merge import Layer, inherited_locks, lock_violation
 from config_service.errors import AppError, NotFound
 from config_service.insight import preview as radius
 from config_service.insight.provenance import explain_paths, secret_fingerprint
-from config_service.insight.schemas import AffectedNode, ExplainEntry, ExplainView, PreviewError, PreviewView
+from config_service.insight.schemas import (
+    AffectedNode,
+    ExplainEntry,
+    ExplainView,
+    PreviewError,
+    PreviewView,
+)
 from config_service.kit import jsondoc, secrets
 from config_service.routing import repository as routing_keys
 from config_service.routing.keys import WORKSPACE_LIST

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
 from config_service.auth.principal import Principal
 from config_service.live.invalidation import Effects
 from config_service.ops import metrics

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from config_service.auth.principal import Kind, Scope as TokenScope
+from config_service.auth.dependencies import cached_principal
+from config_service.auth.principal import Kind
+from config_service.auth.principal import Scope as TokenScope
 from config_service.configs.validators import none_match
-from config_service.kit import tokens as tk
 
 FAST_PATHS = {"/api/v1/config/me": "/api/v1/config/me", "/api/v1/config/me/effective": "/api/v1/config/me/effective"}
 
@@ -47,7 +48,7 @@ class CachedReadFastPath:
         token = authorization[7:].strip().decode("latin-1")
         if token.count(".") != 2 or len(token) > 512:
             return False
-        principal = ctx.live.tokens.get(tk.digest(ctx.peppers.current, token))
+        principal = cached_principal(ctx, token)
         if principal is None or principal.kind is not Kind.TEAM or TokenScope.CONFIG_READ not in principal.scopes:
             return False
         reveal = TokenScope.SECRETS_READ in principal.scopes

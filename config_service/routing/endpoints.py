@@ -10,7 +10,13 @@ from config_service.auth.principal import Kind
 from config_service.errors import Forbidden
 from config_service.routing import exchange as exchanges
 from config_service.routing import service
-from config_service.routing.schemas import MAX_EXCHANGE_TTL, ExchangeRequest, ExchangeResult, LookupRequest, LookupResult
+from config_service.routing.schemas import (
+    MAX_EXCHANGE_TTL,
+    ExchangeRequest,
+    ExchangeResult,
+    LookupRequest,
+    LookupResult,
+)
 
 router = APIRouter(prefix="/internal", tags=["routing"])
 

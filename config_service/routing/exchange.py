@@ -13,6 +13,7 @@ from config_service.routing.schemas import MAX_EXCHANGE_TTL
 from config_service.tokens import service as tokens
 from config_service.tokens.schemas import TokenCreate, TokenIssued
 
+
 async def exchange(
     session: AsyncSession,
     peppers,

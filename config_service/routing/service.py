@@ -9,7 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.auth.principal import Kind, Principal
 from config_service.errors import Forbidden, InvalidConfig, RoutingConflict
 from config_service.routing import repository
-from config_service.routing.keys import WORKSPACE_LIST, RoutingError, claims, lookup_candidates
+from config_service.routing.keys import (
+    WORKSPACE_LIST,
+    RoutingError,
+    claims,
+    lookup_candidates,
+)
 from config_service.routing.schemas import LookupResult
 
 

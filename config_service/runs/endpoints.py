@@ -10,8 +10,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from config_service.auth import policy
 from config_service.auth.dependencies import AnyPrincipal, Context, OrgAdmin
-from config_service.auth.principal import Kind, Principal, Scope
-from config_service.errors import Forbidden, InvalidRequest
+from config_service.auth.principal import Principal
 from config_service.http import json_response
 from config_service.runs import service
 from config_service.runs.schemas import (
@@ -32,40 +31,16 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _writer(principal: Principal) -> None:
-    if principal.kind is Kind.TEAM:
-        policy.require_scope(principal, Scope.RUNS_WRITE)
-    elif principal.kind is not Kind.INTERNAL:
-        raise Forbidden("runs are recorded with a team token (runs:write) or the internal service token")
-
-
-def _reader_target(principal: Principal, org_id: str | None, node_id: str | None) -> tuple[str, str | None]:
-    """Which runs a principal lists: a team its own node; others name what they want."""
-    if principal.kind is Kind.TEAM:
-        if (org_id and org_id != principal.org_id) or (node_id and node_id != principal.node_id):
-            raise Forbidden("a team token can only read its own runs")
-        return principal.org_id, principal.node_id
-    if principal.kind is Kind.ORG_ADMIN:
-        org_id = org_id or principal.org_id
-        policy.require_org_admin(principal, org_id)
-        return org_id, node_id
-    if not org_id:
-        raise InvalidRequest("org_id is required for this token", path="org_id")
-    if principal.kind is Kind.INTERNAL and not node_id:
-        raise InvalidRequest("team_node_id is required for the internal token", path="team_node_id")
-    return org_id, node_id
-
-
 async def _create(ctx, principal: Principal, body: RunCreate, key: str | None) -> Response:
-    _writer(principal)
+    org_id, node_id = policy.run_owner(principal, body.org_id, body.team_node_id)
     async with ctx.db.transaction() as session:
-        run, created = await service.create_run(session, ctx.keys, principal, body, key)
+        run, created = await service.create_run(session, ctx.keys, org_id, node_id, body, key)
     headers = {} if created else {"Idempotent-Replayed": "true"}
     return json_response(run, status=201, headers=headers)
 
 
 async def _finish(ctx, principal: Principal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
-    _writer(principal)
+    policy.require_run_writer(principal)
     async with ctx.db.transaction() as session:
         return await service.finish_run(session, principal, run_id, body)
 
@@ -73,7 +48,7 @@ async def _finish(ctx, principal: Principal, run_id: uuid.UUID, body: RunFinish)
 async def _list(
     ctx, principal, org_id, node_id, status, agent_name, since, until, config_version, limit, offset
 ) -> RunList:
-    org_id, node_id = _reader_target(principal, org_id, node_id)
+    org_id, node_id = policy.run_reader(principal, org_id, node_id)
     async with ctx.db.transaction() as session:
         flt = await service.node_filter(
             session, org_id, node_id, status=status, agent_name=agent_name, since=since, until=until,
@@ -120,7 +95,7 @@ async def run_stats(
     team_node_id: str | None = None,
 ) -> RunStats:
     """Counts by status and p50/p95 duration, overall and per agent (computed in SQL)."""
-    org_id, node_id = _reader_target(principal, org_id, team_node_id)
+    org_id, node_id = policy.run_reader(principal, org_id, team_node_id)
     async with ctx.db.transaction() as session:
         flt = await service.node_filter(session, org_id, node_id, since=since, until=until)
         return await service.stats(session, flt)
@@ -165,17 +140,12 @@ async def admin_list_runs(
 # ---- the existing clients' internal forms --------------------------------------------------
 
 
-def _internal(principal: Principal) -> None:
-    if principal.kind is not Kind.INTERNAL:
-        raise Forbidden("this call needs the internal service token")
-
-
 @router.post("/internal/agent-runs", status_code=201, response_model=RunOut, operation_id="internal_run_create")
 async def internal_create_run(
     ctx: Context, principal: AnyPrincipal, body: RunCreate,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    _internal(principal)
+    policy.require_internal(principal)
     return await _create(ctx, principal, body, idempotency_key)
 
 
@@ -190,14 +160,14 @@ async def internal_list_runs(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> RunList:
-    _internal(principal)
+    policy.require_internal(principal)
     return await _list(ctx, principal, org_id, team_node_id, status, agent_name, None, None, None, limit, offset)
 
 
 @router.patch("/internal/agent-runs/{run_id}", response_model=RunOut, operation_id="internal_run_finish")
 async def internal_finish_run(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
     """Accepts the existing clients' `output_summary` / `error_message` in place of `output`."""
-    _internal(principal)
+    policy.require_internal(principal)
     return await _finish(ctx, principal, run_id, body)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.auth.principal import Kind, Principal
 from config_service.configs import snapshot
 from config_service.configs.service import Keys
-from config_service.errors import Forbidden, InvalidRequest, NotFound, RunFinished
+from config_service.errors import InvalidRequest, NotFound, RunFinished
 from config_service.models import AgentRun
 from config_service.orgs import service as orgs
 from config_service.runs import repository
@@ -49,24 +49,11 @@ def run_out(run: AgentRun) -> RunOut:
     )
 
 
-def _target(principal: Principal, org_id: str | None, node_id: str | None) -> tuple[str, str]:
-    """The (org, node) a run belongs to: the team's own, or what the internal caller names."""
-    if principal.kind is Kind.TEAM:
-        if (org_id and org_id != principal.org_id) or (node_id and node_id != principal.node_id):
-            raise Forbidden("a team token can only record runs of its own node")
-        return principal.org_id, principal.node_id
-    if principal.kind is Kind.INTERNAL:
-        if not org_id or not node_id:
-            raise InvalidRequest("the internal token must name org_id and team_node_id", path="/org_id")
-        return org_id, node_id
-    raise Forbidden("runs are recorded with a team token (runs:write) or the internal service token")
-
-
 async def create_run(
-    session: AsyncSession, keys: Keys, principal: Principal, body: RunCreate, idempotency_key: str | None
+    session: AsyncSession, keys: Keys, org_id: str, node_id: str, body: RunCreate, idempotency_key: str | None
 ) -> tuple[RunOut, bool]:
-    """Record a running run. Returns (run, created); a retried key returns the first run."""
-    org_id, node_id = _target(principal, body.org_id, body.team_node_id)
+    """Record a running run for (org, node), already authorised by `policy.run_owner`.
+    Returns (run, created); a retried key returns the first run."""
     if idempotency_key is not None:
         if len(idempotency_key) > 200:
             raise InvalidRequest("Idempotency-Key is longer than 200 characters", path="Idempotency-Key")

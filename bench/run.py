@@ -9,7 +9,8 @@ Environment: BENCH_SECONDS (per scenario, default 15), BENCH_WARMUP (default 2),
 BENCH_THREADS (wrk threads, default 2), BENCH_UNCACHED_CONNECTIONS (default 1),
 BENCH_WATCH_WRITES (default 200; the watch stops writing after 6 × BENCH_SECONDS),
 BENCH_SCALE_TEAMS (default 10000), BENCH_LOG_LEVEL (service LOG_LEVEL, default INFO),
-BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_KEEP_LOGS=1 (keep the server logs).
+BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_KEEP_LOGS=1 (keep the server logs),
+BENCH_ONLY (a comma list of reads, write, watch, scale: run only these groups).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ RESULTS = ROOT / "bench" / "results.json"
 TEAMS = 100  # the teams of the org, and the tokens the load rotates over
 READ_CONNECTIONS = 32
 WRITE_CONNECTIONS = 16
+GROUPS = ("reads", "write", "watch", "scale")
 
 
 def env_number(name: str, default: float) -> float:
@@ -57,6 +59,11 @@ class Bench:
         self.watch_cap = max(10.0, 6 * self.seconds)  # seconds of writes at most
         self.scale_teams = int(env_number("BENCH_SCALE_TEAMS", 10_000))
         self.log_level = os.environ.get("BENCH_LOG_LEVEL", "INFO")
+        only = {g.strip() for g in os.environ.get("BENCH_ONLY", "").split(",") if g.strip()}
+        unknown = only - set(GROUPS)
+        if unknown:
+            raise SystemExit(f"bench: BENCH_ONLY names unknown groups {sorted(unknown)}; known: {', '.join(GROUPS)}")
+        self.groups = only or set(GROUPS)
         self.workdir = Path(tempfile.mkdtemp(prefix="cs-bench-"))
         self.rows: list[Row] = []
         self.results: dict[str, dict] = {}
@@ -199,10 +206,14 @@ class Bench:
         control_url = self.start_control(sample.content, sample.headers.get("etag", "").strip('"') or None)
         self.record_rss("cached_start", cached)
 
-        self._reads(control_url, cached, uncached, teams_file, chain_file)
-        self._write(cached, teams_file)
-        self._watch(base_env, cached, keys["ADMIN_TOKEN"], team_tokens)
-        self._scale(database_url, cached, uncached, teams_file)
+        if "reads" in self.groups:
+            self._reads(control_url, cached, uncached, teams_file, chain_file)
+        if "write" in self.groups:
+            self._write(cached, teams_file)
+        if "watch" in self.groups:
+            self._watch(base_env, cached, keys["ADMIN_TOKEN"], team_tokens)
+        if "scale" in self.groups:
+            self._scale(database_url, cached, uncached, teams_file)
         self.record_rss("cached_end", cached)
         self.record_rss("uncached_end", uncached)
         admin.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets as pysecrets
+import time
 
 import psycopg
 import pytest
@@ -173,6 +174,40 @@ def test_a_copied_envelope_does_not_decrypt(make_org, db) -> None:
     # and a client cannot write it either
     response = b.patch("sre", {"vault": {"token": envelope}})
     assert response.status_code == 422 and secret_a not in response.text
+
+
+def test_an_envelope_copied_below_masks_it_in_that_lineage_but_not_above(make_org, db) -> None:
+    """The copy rule holds with merged lineages cached level by level: the copy at another path
+    of a child makes the root's secret masked in the child's view (both places), while the root's
+    own view still opens it."""
+    org = make_org("cpc")
+    org.add_node("sre")
+    secret = plain("root-only")
+    assert org.patch(org.org_id, {"vault": {"token": {"$secret": secret}}}).status_code == 200
+    with org.team_client(org.org_id) as root_reader, org.team_client("sre") as reader:
+        # warm every cache: the root's merged state is now held for the child's lineage too
+        assert root_reader.get("/config/me").json()["effective_config"]["vault"]["token"] == secret
+        assert reader.get("/config/me").json()["effective_config"]["vault"]["token"] == secret
+        assert org.patch("sre", {"note": "warm"}).status_code == 200
+        envelope = stored_own(db, org.org_id, org.org_id)["vault"]["token"]
+        db.execute(
+            "UPDATE node_configurations SET config_json = config_json || jsonb_build_object('copy', %s::text) "
+            "WHERE org_id = %s AND node_id = 'sre'",
+            (envelope, org.org_id),
+        )
+        db.execute("SELECT pg_notify('config_service_changes', '0')")
+        for attempt in range(50):
+            effective = reader.get("/config/me").json()["effective_config"]
+            if "copy" in effective:
+                break
+            time.sleep(0.1)
+        assert effective["copy"] == MASK and effective["vault"]["token"] == MASK
+        assert root_reader.get("/config/me").json()["effective_config"]["vault"]["token"] == secret
+        # a write below goes through the same merged state: its etag is the one a read then shows
+        response = org.patch("sre", {"note": "after the copy"})
+        assert response.status_code == 200
+        read = reader.get("/config/me")
+        assert read.json()["etag"] == response.json()["etag"] and secret not in read.text
 
 
 def test_deleting_an_org_destroys_its_key(make_org, db) -> None:

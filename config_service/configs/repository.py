@@ -32,6 +32,7 @@ class LineageRow:
     updated_at: datetime
     updated_by: str | None
     has_children: bool = False  # known for the last node of a lineage only
+    row_xmin: int = 0  # the config row's xmin: with node_uid and version, what exactly it holds
 
 
 _LINEAGE = """
@@ -46,7 +47,8 @@ WITH RECURSIVE lineage AS (
     WHERE l.hops <= 64
 )
 SELECT l.org_id, l.node_id, l.parent_node_id, l.node_type, l.name, l.node_uid, l.hops,
-       c.config_json, c.version, c.locked_paths, c.updated_at, c.updated_by,
+       {config} AS config_json, c.version, c.locked_paths, c.updated_at, c.updated_by,
+       (c.xmin::text)::bigint AS row_xmin,
        (l.hops = 1 AND EXISTS (
            SELECT 1 FROM org_nodes ch WHERE ch.org_id = l.org_id AND ch.parent_node_id = l.node_id
        )) AS has_children
@@ -55,8 +57,12 @@ JOIN node_configurations c ON c.org_id = l.org_id AND c.node_id = l.node_id
 ORDER BY l.hops DESC
 """
 
-_LINEAGE_SQL = text(_LINEAGE)
-_LINEAGE_FOR_SHARE_SQL = text(_LINEAGE + " FOR SHARE OF c")
+_LINEAGE_SQL = text(_LINEAGE.format(config="c.config_json"))
+_LINEAGE_FOR_SHARE_SQL = text(_LINEAGE.format(config="c.config_json") + " FOR SHARE OF c")
+# the ancestors' configs left out (NULL): the caller has them cached by (node_uid, version, xmin)
+_HEADS_FOR_SHARE_SQL = text(
+    _LINEAGE.format(config="CASE WHEN l.hops = 1 THEN c.config_json END") + " FOR SHARE OF c"
+)
 
 _SUBTREE_SQL = text(
     """
@@ -88,9 +94,18 @@ class SubtreeRow:
     locked_paths: list[str]
 
 
-async def lineage(session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False) -> list[LineageRow]:
-    """The nodes from the root down to `node_id`, with their own configs, root first."""
-    statement = _LINEAGE_FOR_SHARE_SQL if for_share else _LINEAGE_SQL
+async def lineage(
+    session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False, ancestor_configs: bool = True
+) -> list[LineageRow]:
+    """The nodes from the root down to `node_id`, with their own configs, root first.
+
+    `ancestor_configs=False` (with `for_share` only) leaves the ancestors' `config_json` empty
+    (`{}`): for a caller that has them cached by `(node_uid, version, row_xmin)`."""
+    if ancestor_configs:
+        statement = _LINEAGE_FOR_SHARE_SQL if for_share else _LINEAGE_SQL
+    else:
+        assert for_share, "a lineage without the ancestors' configs is read under FOR SHARE only"
+        statement = _HEADS_FOR_SHARE_SQL
     result = await session.execute(statement, {"org_id": org_id, "node_id": node_id})
     rows = result.all()
     count = len(rows)
@@ -103,15 +118,64 @@ async def lineage(session: AsyncSession, org_id: str, node_id: str, *, for_share
             name=r.name,
             node_uid=r.node_uid,
             depth=count - r.hops + 1,
-            config_json=r.config_json,
+            config_json=r.config_json if r.config_json is not None else {},
             version=r.version,
             locked_paths=r.locked_paths,
             updated_at=r.updated_at,
             updated_by=r.updated_by,
             has_children=bool(r.has_children),
+            row_xmin=r.row_xmin,
         )
         for r in rows
     ]
+
+
+_LINEAGES_SQL = text(
+    """
+WITH RECURSIVE up AS (
+    SELECT n.org_id, n.node_id, n.parent_node_id, n.node_type, n.name, n.node_uid, 1 AS hops
+    FROM org_nodes n
+    WHERE n.org_id = :org_id AND n.node_id = ANY(:node_ids)
+    UNION
+    SELECT p.org_id, p.node_id, p.parent_node_id, p.node_type, p.name, p.node_uid, u.hops + 1
+    FROM org_nodes p
+    JOIN up u ON p.org_id = u.org_id AND p.node_id = u.parent_node_id
+    WHERE u.hops <= 64
+), nodes AS (
+    SELECT DISTINCT ON (node_id) org_id, node_id, parent_node_id, node_type, name, node_uid FROM up
+)
+SELECT n.org_id, n.node_id, n.parent_node_id, n.node_type, n.name, n.node_uid,
+       c.config_json, c.version, c.locked_paths, c.updated_at, c.updated_by, (c.xmin::text)::bigint AS row_xmin
+FROM nodes n
+JOIN node_configurations c ON c.org_id = n.org_id AND c.node_id = n.node_id
+"""
+)
+
+
+async def lineages(session: AsyncSession, org_id: str, node_ids: list[str]) -> dict[str, list[LineageRow]]:
+    """The lineages of several nodes in one query (each shared ancestor read once), root first,
+    by node id; a node that does not exist is left out."""
+    result = await session.execute(_LINEAGES_SQL, {"org_id": org_id, "node_ids": list(node_ids)})
+    by_id = {r.node_id: r for r in result.all()}
+    out: dict[str, list[LineageRow]] = {}
+    for node_id in node_ids:
+        chain = []
+        current = by_id.get(node_id)
+        while current is not None and len(chain) <= 64:
+            chain.append(current)
+            current = by_id.get(current.parent_node_id) if current.parent_node_id is not None else None
+        if not chain or chain[-1].parent_node_id is not None:
+            continue  # gone (or its lineage changed under the query)
+        count = len(chain)
+        out[node_id] = [
+            LineageRow(
+                org_id=r.org_id, node_id=r.node_id, parent_node_id=r.parent_node_id, node_type=r.node_type,
+                name=r.name, node_uid=r.node_uid, depth=count - i, config_json=r.config_json, version=r.version,
+                locked_paths=r.locked_paths, updated_at=r.updated_at, updated_by=r.updated_by, row_xmin=r.row_xmin,
+            )
+            for i, r in enumerate(chain)
+        ][::-1]
+    return out
 
 
 async def subtree(session: AsyncSession, org_id: str, node_id: str) -> list[SubtreeRow]:

@@ -5,7 +5,7 @@ Services flush, never commit: the caller's `Database.transaction()` commits or r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsonpatch
@@ -39,6 +39,7 @@ from config_service.configs.schemas import (
     RawView,
     WriteResult,
 )
+from config_service.configs.states import EMPTY, Prefix, PrefixCache, build, extend, layer_id
 from config_service.configs.validators import Precondition
 from config_service.errors import (
     InvalidConfig,
@@ -68,10 +69,13 @@ MAX_EFFECTIVE_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class Keys:
-    """Server keys the config domain needs: the etag key, and the vault that seals and opens secrets."""
+    """Server keys the config domain needs: the etag key, and the vault that seals and opens
+    secrets; with them, the process's cache of merged and opened lineages (`configs.states`),
+    off unless given (CACHE_ENABLED)."""
 
     etag_key: bytes
     vault: Vault | None = None
+    prefixes: PrefixCache = field(default_factory=lambda: PrefixCache(enabled=False))
 
     @property
     def secrets(self) -> Vault:
@@ -123,8 +127,10 @@ async def plaintext_effective(
     return plain, effective_etag(keys.etag_key, plain)
 
 
-async def _lineage_or_404(session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False):
-    rows = await repository.lineage(session, org_id, node_id, for_share=for_share)
+async def _lineage_or_404(
+    session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False, ancestor_configs: bool = True
+):
+    rows = await repository.lineage(session, org_id, node_id, for_share=for_share, ancestor_configs=ancestor_configs)
     if not rows:
         raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
     return rows
@@ -134,17 +140,23 @@ async def read_effective(
     session: AsyncSession, keys: Keys, org_id: str, node_id: str, *, reveal_secrets: bool = False
 ) -> EffectiveView:
     rows = await _lineage_or_404(session, org_id, node_id)
-    effective = effective_config(_layers(rows))
-    plain = await _reveal(session, keys, org_id, _sealed(rows), effective)
+    return effective_view(keys, org_id, rows, await keys.prefixes.lineage(session, keys.secrets, org_id, rows),
+                          reveal_secrets=reveal_secrets)
+
+
+def effective_view(keys: Keys, org_id: str, rows: list[repository.LineageRow], state: Prefix, *, reveal_secrets: bool
+                   ) -> EffectiveView:
+    """The effective view of the last node of `rows`, whose merged state is `state`."""
+    plain = state.plain.effective
     view = EffectiveView(
         org_id=org_id,
-        node_id=node_id,
+        node_id=rows[-1].node_id,
         version=rows[-1].version,
         etag=effective_etag(keys.etag_key, plain),
-        effective_config=plain if reveal_secrets else secrets.mask(effective),
+        effective_config=plain if reveal_secrets else secrets.mask(state.sealed.effective),
         hierarchy=[r.node_id for r in rows],
     )
-    view._has_secrets = bool(secrets.envelopes(effective))
+    view._has_secrets = state.has_secrets
     return view
 
 
@@ -205,21 +217,18 @@ def _same(a: Any, b: Any) -> bool:
 
 
 async def _check_subtree_size(
-    session: AsyncSession, org_id: str, rows: list[repository.LineageRow], new_own: dict[str, Any]
+    session: AsyncSession, org_id: str, node: repository.LineageRow, state: MergeState, new_own: dict[str, Any],
+    new_effective: dict[str, Any],
 ) -> None:
-    """A write must not make any effective config in the node's subtree exceed 1 MiB.
+    """A write must not make any effective config in the node's subtree exceed 1 MiB
+    (`state`: the parent's merged state; `new_effective`: the node's, after the write).
 
     Every descendant is checked, not only the node: a write that shrinks the node's own
     effective config can still grow a descendant's (e.g. a big scalar becoming a small object
     that a child's object now merges into).
     """
-    node = rows[-1]
-    state = MergeState()
-    for layer in _layers(rows[:-1]):
-        state = state.push(layer)
     if not node.has_children:  # a leaf: only its own effective config can grow
-        own = state.push(Layer(node.node_id, new_own, node.locked_paths))
-        size = jsondoc.encoded_size(own.effective)
+        size = jsondoc.encoded_size(new_effective)
         if size > MAX_EFFECTIVE_BYTES:
             raise InvalidConfig(
                 f"the effective config of '{node.node_id}' would be {size} bytes; the limit is {MAX_EFFECTIVE_BYTES}",
@@ -334,13 +343,12 @@ async def write(
     own_row = await repository.lock_own(session, org_id, node_id)
     if own_row is None:
         raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
-    rows = await _lineage_or_404(session, org_id, node_id, for_share=True)
+    lineage = _WriteLineage(session, keys, org_id, node_id)
+    rows = await lineage.load()
     old_own: dict[str, Any] = own_row.config_json
-    old_effective = effective_config(_layers(rows))
-    opened = Opened()
 
     async def current_etag() -> str:
-        return effective_etag(keys.etag_key, await _reveal(session, keys, org_id, _sealed(rows), old_effective, opened))
+        return effective_etag(keys.etag_key, (await lineage.node_state(old_own)).plain.effective)
 
     # the etag before the write is only needed to check If-Match or to answer a no-op write
     if precondition is not None and not precondition.holds(own_row.version, await current_etag()):
@@ -361,7 +369,7 @@ async def write(
         raise InvalidRequest(str(exc), path=exc.path if exc.path is not None else "") from None
 
     check_config_shape(new_own)
-    locks = inherited_locks(_layers(rows[:-1]))
+    locks = inherited_locks(_layers(rows[:-1]))  # locked paths only: no ancestor config is needed
     try:
         new_own, endpoints, catalog = await _settle_and_seal(
             session, keys, org_id, rows[-1], old_own, new_own, from_history=isinstance(change, Rollback)
@@ -377,7 +385,8 @@ async def write(
     violated = lock_violation(old_own, new_own, locks)
     if violated is not None:
         raise LockedPath(f"'{violated}' is locked above this node", path=violated)
-    _check_rebind(rows, new_own, endpoints, catalog)
+    if endpoints:
+        _check_rebind(await lineage.full(), new_own, endpoints, catalog)
 
     if _same(old_own, new_own):
         return WriteResult(
@@ -393,9 +402,8 @@ async def write(
         session, principal, org_id, node_id, new_own, is_root=rows[-1].parent_node_id is None, old_own=old_own
     )
 
-    new_layers = [*_layers(rows[:-1]), Layer(node_id, new_own, own_row.locked_paths)]
-    new_effective = effective_config(new_layers)
-    await _check_subtree_size(session, org_id, rows, new_own)
+    new_state = await lineage.node_state(new_own)
+    await _check_subtree_size(session, org_id, rows[-1], lineage.parent.sealed, new_own, new_state.sealed.effective)
 
     diff = jsonpatch.make_patch(old_own, new_own).patch
     actor = principal.subject
@@ -418,16 +426,51 @@ async def write(
         org_id=org_id,
         node_id=node_id,
         version=own_row.version,
-        etag=effective_etag(
-            keys.etag_key,
-            await _reveal(
-                session, keys, org_id, [*_sealed(rows[:-1]), SealedLayer(node_id, str(rows[-1].node_uid), new_own)],
-                new_effective, opened,
-            ),
-        ),
+        etag=effective_etag(keys.etag_key, new_state.plain.effective),
         changed=True,
         config=secrets.mask(new_own),
     )
+
+
+class _WriteLineage:
+    """The lineage a write works on, locked (`FOR SHARE`) in its transaction. With the prefix
+    cache on, the ancestors' configs are not read again while the cache holds their merged
+    state for exactly the versions now locked."""
+
+    def __init__(self, session: AsyncSession, keys: Keys, org_id: str, node_id: str) -> None:
+        self.session, self.keys, self.org_id, self.node_id = session, keys, org_id, node_id
+        self.rows: list[repository.LineageRow] = []
+        self.complete = False  # the ancestors' configs are loaded
+        self.parent: Prefix = EMPTY
+
+    async def load(self) -> list[repository.LineageRow]:
+        prefixes = self.keys.prefixes
+        self.rows = await _lineage_or_404(
+            self.session, self.org_id, self.node_id, for_share=True, ancestor_configs=not prefixes.enabled
+        )
+        self.complete = not prefixes.enabled
+        cached = prefixes.get(tuple(layer_id(r) for r in self.rows[:-1])) if len(self.rows) > 1 else EMPTY
+        if cached is None:
+            await self.full()
+            cached = await prefixes.lineage(self.session, self.keys.secrets, self.org_id, self.rows[:-1])
+        self.parent = cached
+        return self.rows
+
+    async def full(self) -> list[repository.LineageRow]:
+        """The rows with every config (read again if left out: they are locked, so unchanged)."""
+        if not self.complete:
+            self.rows = await _lineage_or_404(self.session, self.org_id, self.node_id)
+            self.complete = True
+        return self.rows
+
+    async def node_state(self, own: dict[str, Any]) -> Prefix:
+        """The node's merged and opened state with `own` as its own config."""
+        node = self.rows[-1]
+        state = await extend(self.session, self.keys.secrets, self.org_id, self.parent, node, own)
+        if state is None:  # its layer refuses an envelope an ancestor opened: open them all at once
+            rows = await self.full()
+            state = (await build(self.session, self.keys.secrets, self.org_id, [*rows[:-1], replace(node, config_json=own)]))[-1]
+        return state
 
 
 async def history(

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.auth.principal import Kind, Principal
 from config_service.errors import Forbidden, InvalidConfig, RoutingConflict
+from config_service.kit.jsondoc import canonical
 from config_service.routing import repository
 from config_service.routing.keys import (
     WORKSPACE_LIST,
@@ -44,8 +45,8 @@ async def sync_claims(
     409 `routing_conflict` (naming the holder) when another node of the org — or, for Slack
     workspaces, another org — holds an identifier; the caller's transaction then rolls back.
     """
-    if old_own is not None and "routing" not in old_own and "routing" not in new_own:
-        return  # claims only ever come from the own config's `routing`: none before, none after
+    if old_own is not None and canonical(old_own.get("routing")) == canonical(new_own.get("routing")):
+        return  # claims only ever come from the own config's `routing`: unchanged, so are they
     wanted = planned_claims(new_own, is_root=is_root)
     held = await repository.claims_of(session, org_id, node_id)
     workspaces_before = {c for c in held if c.key_type == WORKSPACE_LIST}

@@ -452,7 +452,7 @@ class _WriteLineage:
         cached = prefixes.get(tuple(layer_id(r) for r in self.rows[:-1])) if len(self.rows) > 1 else EMPTY
         if cached is None:
             await self.full()
-            cached = await prefixes.lineage(self.session, self.keys.secrets, self.org_id, self.rows[:-1])
+            cached = await prefixes.lineage(self.session, self.keys.secrets, self.org_id, self.rows[:-1], keep_last=True)
         self.parent = cached
         return self.rows
 

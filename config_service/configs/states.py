@@ -98,35 +98,44 @@ async def build(session: AsyncSession, vault: Vault, org_id: str, rows: list[Any
 
 
 class PrefixCache:
-    """LRU of prefixes by their layers' identities. `enabled=False` (CACHE_ENABLED=false) keeps nothing."""
+    """The latest prefix of each lineage (by its nodes' uids), held while its layers are the ones
+    asked for: a newer version of a layer replaces the entry rather than adding one, so the
+    cache holds at most one prefix per interior node. `enabled=False` (CACHE_ENABLED=false)
+    keeps nothing."""
 
     def __init__(self, enabled: bool = True, max_entries: int = 20_000) -> None:
         self.enabled = enabled
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[LayerId, ...], Prefix] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, ...], Prefix] = OrderedDict()
 
     def get(self, ids: tuple[LayerId, ...]) -> Prefix | None:
         if not self.enabled:
             return None
-        found = self._entries.get(ids)
-        if found is not None:
-            self._entries.move_to_end(ids)
+        uids = tuple(i[0] for i in ids)
+        found = self._entries.get(uids)
+        if found is None or found.ids != ids:
+            return None
+        self._entries.move_to_end(uids)
         return found
 
     def put(self, prefix: Prefix) -> None:
         if not self.enabled:
             return
-        self._entries[prefix.ids] = prefix
-        self._entries.move_to_end(prefix.ids)
+        uids = tuple(i[0] for i in prefix.ids)
+        self._entries[uids] = prefix
+        self._entries.move_to_end(uids)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    async def lineage(self, session: AsyncSession, vault: Vault, org_id: str, rows: list[Any]) -> Prefix:
+    async def lineage(
+        self, session: AsyncSession, vault: Vault, org_id: str, rows: list[Any], *, keep_last: bool = False
+    ) -> Prefix:
         """The prefix of a fully loaded lineage (configs of every row), from the longest cached
-        prefix of it, extended (and cached) level by level."""
+        prefix of it, extended level by level. The ancestors' prefixes are cached; the last
+        one only with `keep_last` (a node's own view is cached as a response, not as a prefix)."""
         ids = [layer_id(r) for r in rows]
         start, state = 0, EMPTY
         for end in range(len(rows), 0, -1):
@@ -134,13 +143,15 @@ class PrefixCache:
             if cached is not None:
                 start, state = end, cached
                 break
-        for row in rows[start:]:
-            extended = await extend(session, vault, org_id, state, row)
+        last = len(rows) - 1
+        for index in range(start, len(rows)):
+            extended = await extend(session, vault, org_id, state, rows[index])
             if extended is None:
                 built = await build(session, vault, org_id, rows)
-                for prefix in built:
+                for prefix in built[: None if keep_last else -1]:
                     self.put(prefix)
                 return built[-1]
             state = extended
-            self.put(state)
+            if index < last or keep_last:
+                self.put(state)
         return state

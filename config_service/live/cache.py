@@ -22,7 +22,7 @@ class CachedView:
     hierarchy: tuple[str, ...]
     body: bytes  # the serialised response
     has_secrets: bool = False  # a revealed view that holds plaintext secrets
-    event: str = ""  # the SSE `config` event's data: {etag, version, effective_config}
+    event: bytes = b""  # the framed SSE `config` event (id = etag, data {etag, version, effective_config})
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ async def watch_stream(
                 if current.etag != sent:
                     if reveal:
                         await live.note_plaintext_read(principal, current)
-                    yield {"event": "config", "id": current.etag, "data": current.event}
+                    yield current.event  # framed once per view, not once per watcher
                     sent = current.etag
                 timeout = deadline - loop.time()
                 if expires is not None:
@@ -77,7 +77,7 @@ async def watch_stream(
             live.hub.unregister(watcher)
 
     headers = {"Cache-Control": "no-store" if reveal else "no-cache", "X-Accel-Buffering": "no"}
-    return EventSourceResponse(events(), ping=KEEPALIVE_SECONDS, headers=headers)
+    return EventSourceResponse(events(), ping=KEEPALIVE_SECONDS, headers=headers, sep="\r\n")
 
 
 @router.get("/config/me/watch", operation_id="config_me_watch")

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
     cache_enabled: bool = True
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=20, ge=1)  # kept open; up to half as many more under bursts
     last_used_flush_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("admin_token", "internal_service_token")

@@ -5,28 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit.schemas import AuditFilter
+from config_service.db import raw
 from config_service.models import AuditEvent
 
 NOTIFY_CHANNEL = "config_service_changes"
 
 
-_INSERT_AND_NOTIFY = text(
-    """
+_INSERT_AND_NOTIFY = """
     WITH e AS (
         INSERT INTO audit_events (org_id, actor, action, target_type, target_id, details)
-        VALUES (:org_id, :actor, :action, :target_type, :target_id, CAST(:details AS jsonb))
+        VALUES (%(org_id)s, %(actor)s, %(action)s, %(target_type)s, %(target_id)s, CAST(%(details)s AS jsonb))
         RETURNING id, xid
     )
-    SELECT e.id, e.xid, pg_notify(:channel, e.id::text) FROM e
+    SELECT e.id, e.xid, pg_notify(%(channel)s, e.id::text) FROM e
     """
-)
 
 
-async def insert_event(
+def event_statement(
     session: AsyncSession,
     *,
     org_id: str | None,
@@ -35,29 +34,28 @@ async def insert_event(
     target_type: str,
     target_id: str | None,
     details: dict[str, Any],
-) -> int:
+) -> raw.Statement:
     """Insert one event and NOTIFY its id in one statement: PostgreSQL delivers the
-    notification only if the transaction commits. The event is also noted on the session so
-    this process can apply it the moment the transaction commits (read-your-writes)."""
-    row = (
-        await session.execute(
-            _INSERT_AND_NOTIFY,
-            {
-                "org_id": org_id,
-                "actor": actor,
-                "action": action,
-                "target_type": target_type,
-                "target_id": target_id,
-                "details": orjson.dumps(details).decode(),
-                "channel": NOTIFY_CHANNEL,
-            },
+    notification only if the transaction commits. Once run, the event is also noted on the
+    session so this process can apply it the moment the transaction commits (read-your-writes)."""
+
+    def note(rows: list[Any]) -> None:
+        (row,) = rows
+        session.info.setdefault("events", []).append(
+            {"id": row.id, "xid": row.xid, "org_id": org_id, "action": action, "target_type": target_type,
+             "target_id": target_id, "details": details}
         )
-    ).one()
-    session.info.setdefault("events", []).append(
-        {"id": row.id, "xid": row.xid, "org_id": org_id, "action": action, "target_type": target_type,
-         "target_id": target_id, "details": details}
-    )
-    return row.id
+
+    params = {
+        "org_id": org_id,
+        "actor": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "details": orjson.dumps(details).decode(),
+        "channel": NOTIFY_CHANNEL,
+    }
+    return raw.Statement(_INSERT_AND_NOTIFY, params, note)
 
 
 async def list_events(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.audit import repository
 from config_service.audit.schemas import AuditEventOut, AuditFilter, AuditPage
 from config_service.auth.principal import Principal
+from config_service.db import raw
 from config_service.errors import InvalidRequest
 
 ACTIONS = (
@@ -43,10 +44,25 @@ async def record(
     target_type: str,
     target_id: str | None,
     details: dict[str, Any] | None = None,
-) -> int:
+) -> None:
+    await raw.run(session, [event(session, principal, action, org_id=org_id, target_type=target_type,
+                                  target_id=target_id, details=details)])
+
+
+def event(
+    session: AsyncSession,
+    principal: Principal | str,
+    action: str,
+    *,
+    org_id: str | None,
+    target_type: str,
+    target_id: str | None,
+    details: dict[str, Any] | None = None,
+) -> raw.Statement:
+    """The statement that records an event, to run with others in one round trip (`db.raw.run`)."""
     assert action in ACTIONS, action
     actor = principal if isinstance(principal, str) else principal.subject
-    return await repository.insert_event(
+    return repository.event_statement(
         session,
         org_id=org_id,
         actor=actor,

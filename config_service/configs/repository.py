@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,8 +11,8 @@ from typing import Any
 import orjson
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
+from config_service.db import raw
 from config_service.models import NodeConfiguration, NodeConfigVersion
 
 MAX_DEPTH = 32
@@ -39,7 +40,7 @@ _LINEAGE = """
 WITH RECURSIVE lineage AS (
     SELECT n.org_id, n.node_id, n.parent_node_id, n.node_type, n.name, n.node_uid, 1 AS hops
     FROM org_nodes n
-    WHERE n.org_id = :org_id AND n.node_id = :node_id
+    WHERE n.org_id = %(org_id)s AND n.node_id = %(node_id)s
     UNION ALL
     SELECT p.org_id, p.node_id, p.parent_node_id, p.node_type, p.name, p.node_uid, l.hops + 1
     FROM org_nodes p
@@ -57,12 +58,11 @@ JOIN node_configurations c ON c.org_id = l.org_id AND c.node_id = l.node_id
 ORDER BY l.hops DESC
 """
 
-_LINEAGE_SQL = text(_LINEAGE.format(config="c.config_json"))
-_LINEAGE_FOR_SHARE_SQL = text(_LINEAGE.format(config="c.config_json") + " FOR SHARE OF c")
+# psycopg statements (`%(name)s`), run through db.raw on every read and write of a config
+_LINEAGE_SQL = _LINEAGE.replace("{config}", "c.config_json")
+_LINEAGE_FOR_SHARE_SQL = _LINEAGE_SQL + " FOR SHARE OF c"
 # the ancestors' configs left out (NULL): the caller has them cached by (node_uid, version, xmin)
-_HEADS_FOR_SHARE_SQL = text(
-    _LINEAGE.format(config="CASE WHEN l.hops = 1 THEN c.config_json END") + " FOR SHARE OF c"
-)
+_HEADS_FOR_SHARE_SQL = _LINEAGE.replace("{config}", "CASE WHEN l.hops = 1 THEN c.config_json END") + " FOR SHARE OF c"
 
 _SUBTREE_SQL = text(
     """
@@ -94,6 +94,24 @@ class SubtreeRow:
     locked_paths: list[str]
 
 
+async def lock_for_write(
+    session: AsyncSession, org_id: str, node_id: str, *, ancestor_configs: bool
+) -> tuple[OwnRow | None, list[LineageRow]]:
+    """What a config write starts with, in one round trip and in this order: the org's tree
+    lock (shared), the node's own row (locked for update: writes to one node are serialised
+    here), and its lineage (locked for share, see `lineage`)."""
+    params = {"org_id": org_id, "node_id": node_id}
+    _, own, rows = await raw.fetch_pipelined(
+        session,
+        [
+            (_SHARE_TREE_LOCK, {"k": f"org:{org_id}"}),
+            (_LOCK_OWN_ROW, params),
+            (_LINEAGE_FOR_SHARE_SQL if ancestor_configs else _HEADS_FOR_SHARE_SQL, params),
+        ],
+    )
+    return (OwnRow(*own[0]) if own else None), _lineage_rows(rows)
+
+
 async def lineage(
     session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False, ancestor_configs: bool = True
 ) -> list[LineageRow]:
@@ -106,8 +124,10 @@ async def lineage(
     else:
         assert for_share, "a lineage without the ancestors' configs is read under FOR SHARE only"
         statement = _HEADS_FOR_SHARE_SQL
-    result = await session.execute(statement, {"org_id": org_id, "node_id": node_id})
-    rows = result.all()
+    return _lineage_rows(await raw.fetch(session, statement, {"org_id": org_id, "node_id": node_id}))
+
+
+def _lineage_rows(rows: list[Any]) -> list[LineageRow]:
     count = len(rows)
     return [
         LineageRow(
@@ -130,12 +150,11 @@ async def lineage(
     ]
 
 
-_LINEAGES_SQL = text(
-    """
+_LINEAGES_SQL = """
 WITH RECURSIVE up AS (
     SELECT n.org_id, n.node_id, n.parent_node_id, n.node_type, n.name, n.node_uid, 1 AS hops
     FROM org_nodes n
-    WHERE n.org_id = :org_id AND n.node_id = ANY(:node_ids)
+    WHERE n.org_id = %(org_id)s AND n.node_id = ANY(%(node_ids)s)
     UNION
     SELECT p.org_id, p.node_id, p.parent_node_id, p.node_type, p.name, p.node_uid, u.hops + 1
     FROM org_nodes p
@@ -149,14 +168,12 @@ SELECT n.org_id, n.node_id, n.parent_node_id, n.node_type, n.name, n.node_uid,
 FROM nodes n
 JOIN node_configurations c ON c.org_id = n.org_id AND c.node_id = n.node_id
 """
-)
 
 
 async def lineages(session: AsyncSession, org_id: str, node_ids: list[str]) -> dict[str, list[LineageRow]]:
     """The lineages of several nodes in one query (each shared ancestor read once), root first,
     by node id; a node that does not exist is left out."""
-    result = await session.execute(_LINEAGES_SQL, {"org_id": org_id, "node_ids": list(node_ids)})
-    by_id = {r.node_id: r for r in result.all()}
+    by_id = {r.node_id: r for r in await raw.fetch(session, _LINEAGES_SQL, {"org_id": org_id, "node_ids": list(node_ids)})}
     out: dict[str, list[LineageRow]] = {}
     for node_id in node_ids:
         chain = []
@@ -187,13 +204,30 @@ async def subtree(session: AsyncSession, org_id: str, node_id: str) -> list[Subt
     ]
 
 
-_SHARE_TREE_LOCK = text("SELECT pg_advisory_xact_lock_shared(hashtextextended(:k, 0))")
+_SHARE_TREE_LOCK = "SELECT pg_advisory_xact_lock_shared(hashtextextended(%(k)s, 0))"
 
 
 async def share_tree_lock(session: AsyncSession, org_id: str) -> None:
     """The org's tree lock, shared: tree changes (which take it exclusively) cannot move a
     lineage under a config or lock write."""
-    await session.execute(_SHARE_TREE_LOCK, {"k": f"org:{org_id}"})
+    await raw.fetch(session, _SHARE_TREE_LOCK, {"k": f"org:{org_id}"})
+
+
+@dataclass
+class OwnRow:
+    """A node's own-config row as a write holds it (locked for update)."""
+
+    org_id: str
+    node_id: str
+    config_json: dict[str, Any]
+    version: int
+    locked_paths: list[str]
+
+
+_LOCK_OWN_ROW = (
+    "SELECT org_id, node_id, config_json, version, locked_paths FROM node_configurations "
+    "WHERE org_id = %(org_id)s AND node_id = %(node_id)s FOR UPDATE"
+)
 
 
 async def lock_own(session: AsyncSession, org_id: str, node_id: str) -> NodeConfiguration | None:
@@ -227,48 +261,45 @@ async def create_initial(session: AsyncSession, org_id: str, node_id: str, actor
     )
 
 
-_WRITE_VERSION = text(
-    """
+_WRITE_VERSION = """
     WITH u AS (
         UPDATE node_configurations
-        SET config_json = CAST(:config AS jsonb), version = version + 1, updated_by = :actor, updated_at = now()
-        WHERE org_id = :org_id AND node_id = :node_id
+        SET config_json = CAST(%(config)s AS jsonb), version = version + 1, updated_by = %(actor)s, updated_at = now()
+        WHERE org_id = %(org_id)s AND node_id = %(node_id)s
         RETURNING version, updated_at
     )
     INSERT INTO node_config_versions (org_id, node_id, version, config_json, diff, changed_by, reason)
-    SELECT :org_id, :node_id, u.version, CAST(:config AS jsonb), CAST(:diff AS jsonb), :actor, :reason FROM u
-    RETURNING version, changed_at
+    SELECT %(org_id)s, %(node_id)s, u.version, CAST(%(config)s AS jsonb), CAST(%(diff)s AS jsonb), %(actor)s, %(reason)s
+    FROM u
+    RETURNING version
     """
-)
 
 
 async def write_version(
     session: AsyncSession,
-    row: NodeConfiguration,
+    row: OwnRow,
     new_config: dict[str, Any],
     diff: list[dict[str, Any]],
     actor: str,
     reason: str | None,
+    *,
+    also: Sequence[raw.Statement] = (),
 ) -> None:
-    """Replace the own config and add its version row, in one statement. The loaded row is
-    updated to match without being marked dirty (nothing is flushed again at commit)."""
-    result = (
-        await session.execute(
-            _WRITE_VERSION,
-            {
-                "org_id": row.org_id,
-                "node_id": row.node_id,
-                "config": orjson.dumps(new_config).decode(),
-                "diff": orjson.dumps(diff).decode(),
-                "actor": actor,
-                "reason": reason,
-            },
-        )
-    ).one()
-    for name, value in (
-        ("config_json", new_config), ("version", result.version), ("updated_by", actor), ("updated_at", result.changed_at)
-    ):
-        set_committed_value(row, name, value)
+    """Replace the own config and add its version row, in one statement (with `also`, e.g. the
+    audit event, in the same round trip); `row` then holds them."""
+
+    def written(rows: list[Any]) -> None:
+        row.config_json, row.version = new_config, rows[0].version
+
+    params = {
+        "org_id": row.org_id,
+        "node_id": row.node_id,
+        "config": orjson.dumps(new_config).decode(),
+        "diff": orjson.dumps(diff).decode(),
+        "actor": actor,
+        "reason": reason,
+    }
+    await raw.run(session, [raw.Statement(_WRITE_VERSION, params, written), *also])
 
 
 async def set_locked_paths(session: AsyncSession, row: NodeConfiguration, paths: list[str]) -> None:

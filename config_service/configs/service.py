@@ -339,12 +339,11 @@ async def write(
     precondition: Precondition | None = None,
 ) -> WriteResult:
     """Apply one change to a node's own config: serialised per node, lock-checked, versioned."""
-    await repository.share_tree_lock(session, org_id)
-    own_row = await repository.lock_own(session, org_id, node_id)
-    if own_row is None:
+    own_row, locked = await repository.lock_for_write(session, org_id, node_id, ancestor_configs=not keys.prefixes.enabled)
+    if own_row is None or not locked:
         raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
     lineage = _WriteLineage(session, keys, org_id, node_id)
-    rows = await lineage.load()
+    rows = await lineage.load(locked, complete=not keys.prefixes.enabled)
     old_own: dict[str, Any] = own_row.config_json
 
     async def current_etag() -> str:
@@ -406,9 +405,7 @@ async def write(
     await _check_subtree_size(session, org_id, rows[-1], lineage.parent.sealed, new_own, new_state.sealed.effective)
 
     diff = jsonpatch.make_patch(old_own, new_own).patch
-    actor = principal.subject
-    await repository.write_version(session, own_row, new_own, diff, actor, reason)
-    await audit.record(
+    event = audit.event(
         session,
         principal,
         change.action,
@@ -416,12 +413,13 @@ async def write(
         target_type="node",
         target_id=node_id,
         details={
-            "version": own_row.version,
+            "version": own_row.version + 1,  # the row is locked: the version this write makes
             "reason": reason,
             "changed_paths": sorted({op["path"] for op in diff})[:100],
             **({"rolled_back_to": change.version} if isinstance(change, Rollback) else {}),
         },
     )
+    await repository.write_version(session, own_row, new_own, diff, principal.subject, reason, also=[event])
     return WriteResult(
         org_id=org_id,
         node_id=node_id,
@@ -443,12 +441,10 @@ class _WriteLineage:
         self.complete = False  # the ancestors' configs are loaded
         self.parent: Prefix = EMPTY
 
-    async def load(self) -> list[repository.LineageRow]:
+    async def load(self, rows: list[repository.LineageRow], *, complete: bool) -> list[repository.LineageRow]:
+        """`rows`: the locked lineage, with the ancestors' configs if `complete`."""
         prefixes = self.keys.prefixes
-        self.rows = await _lineage_or_404(
-            self.session, self.org_id, self.node_id, for_share=True, ancestor_configs=not prefixes.enabled
-        )
-        self.complete = not prefixes.enabled
+        self.rows, self.complete = rows, complete
         cached = prefixes.get(tuple(layer_id(r) for r in self.rows[:-1])) if len(self.rows) > 1 else EMPTY
         if cached is None:
             await self.full()

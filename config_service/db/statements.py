@@ -22,10 +22,15 @@ def stop(token: contextvars.Token) -> int:
     return counted[0] if counted else 0
 
 
-def _count(*_args: Any) -> None:
+def count() -> None:
+    """One more statement for the current request (if it is counted)."""
     counted = _counter.get()
     if counted is not None:
         counted[0] += 1
+
+
+def _count(*_args: Any) -> None:
+    count()
 
 
 def instrument(engine: AsyncEngine) -> None:

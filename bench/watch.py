@@ -11,6 +11,7 @@ watcher has seen the previous one, or after `EVENT_TIMEOUT`, which counts the re
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -163,8 +164,7 @@ async def measure(
         max(0.0, w.seen[seq] - at) * 1000.0 for w in watchers for seq, at in sent.items() if seq in w.seen
     ]
     expected = len(sent) * len(watchers)
-    import os
-    if os.environ.get("BENCH_WATCH_DEBUG"):
+    if os.environ.get("BENCH_WATCH_DEBUG"):  # the writes whose last event came late, to see a pattern
         for seq, at in sorted(sent.items()):
             arr = sorted(w.seen[seq] - at for w in watchers if seq in w.seen)
             if arr and arr[-1] > 0.08:

@@ -54,6 +54,25 @@ def test_cached_read_runs_no_sql_and_writes_are_read_back_at_once(team_setup, se
     assert after["effective_config"]["tools"] == {"deploy": True} and after["etag"] != first.json()["etag"]
 
 
+def test_a_write_below_cached_ancestors_runs_four_statements(team_setup, server):
+    """Tree lock, own row and lineage (pipelined), then the version with its audit event: the
+    ancestors' configs are not read again while their merged state is cached."""
+    org = team_setup
+    token = org.token("sre", ["config:read", "config:write"])
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def write(n: int) -> httpx.Response:
+        return httpx.patch(server.api + "/config/me", headers=headers, json={"config": {"counter": n}})
+
+    assert write(0).status_code == 200  # warms the token and the ancestors' state
+    before = statements(server, ME, "PATCH")
+    for n in range(1, 4):
+        response = write(n)
+        assert response.status_code == 200 and response.json()["version"] >= n
+    assert statements(server, ME, "PATCH") - before == 3 * 4
+    assert _get(server, token).json()["effective_config"]["counter"] == 3
+
+
 def test_invalidation_is_precise(team_setup, server):
     org = team_setup
     sre, web = org.token("sre"), org.token("web")

@@ -15,14 +15,15 @@ from config_service.models import AuditEvent
 NOTIFY_CHANNEL = "config_service_changes"
 
 
-_INSERT_AND_NOTIFY = """
-    WITH e AS (
+# `e`: the event inserted (parameters `e_*`), for a statement's WITH list; and its notification
+EVENT_CTE = """
+    e AS (
         INSERT INTO audit_events (org_id, actor, action, target_type, target_id, details)
-        VALUES (%(org_id)s, %(actor)s, %(action)s, %(target_type)s, %(target_id)s, CAST(%(details)s AS jsonb))
+        VALUES (%(e_org_id)s, %(e_actor)s, %(e_action)s, %(e_target_type)s, %(e_target_id)s, CAST(%(e_details)s AS jsonb))
         RETURNING id, xid
-    )
-    SELECT e.id, e.xid, pg_notify(%(channel)s, e.id::text) FROM e
-    """
+    )"""
+EVENT_COLUMNS = "e.id, e.xid, pg_notify(%(e_channel)s, e.id::text)"
+_INSERT_AND_NOTIFY = "WITH " + EVENT_CTE + " SELECT " + EVENT_COLUMNS + " FROM e"
 
 
 def event_statement(
@@ -40,20 +41,20 @@ def event_statement(
     session so this process can apply it the moment the transaction commits (read-your-writes)."""
 
     def note(rows: list[Any]) -> None:
-        (row,) = rows
+        (row,) = rows  # EVENT_COLUMNS: id, xid, …
         session.info.setdefault("events", []).append(
             {"id": row.id, "xid": row.xid, "org_id": org_id, "action": action, "target_type": target_type,
              "target_id": target_id, "details": details}
         )
 
     params = {
-        "org_id": org_id,
-        "actor": actor,
-        "action": action,
-        "target_type": target_type,
-        "target_id": target_id,
-        "details": orjson.dumps(details).decode(),
-        "channel": NOTIFY_CHANNEL,
+        "e_org_id": org_id,
+        "e_actor": actor,
+        "e_action": action,
+        "e_target_type": target_type,
+        "e_target_id": target_id,
+        "e_details": orjson.dumps(details).decode(),
+        "e_channel": NOTIFY_CHANNEL,
     }
     return raw.Statement(_INSERT_AND_NOTIFY, params, note)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ import orjson
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config_service.audit import repository as audit_repository
 from config_service.db import raw
 from config_service.models import NodeConfiguration, NodeConfigVersion
 
@@ -267,11 +267,13 @@ _WRITE_VERSION = """
         SET config_json = CAST(%(config)s AS jsonb), version = version + 1, updated_by = %(actor)s, updated_at = now()
         WHERE org_id = %(org_id)s AND node_id = %(node_id)s
         RETURNING version, updated_at
-    )
-    INSERT INTO node_config_versions (org_id, node_id, version, config_json, diff, changed_by, reason)
-    SELECT %(org_id)s, %(node_id)s, u.version, CAST(%(config)s AS jsonb), CAST(%(diff)s AS jsonb), %(actor)s, %(reason)s
-    FROM u
-    RETURNING version
+    ), v AS (
+        INSERT INTO node_config_versions (org_id, node_id, version, config_json, diff, changed_by, reason)
+        SELECT %(org_id)s, %(node_id)s, u.version, CAST(%(config)s AS jsonb), CAST(%(diff)s AS jsonb), %(actor)s, %(reason)s
+        FROM u
+        RETURNING version
+    ), """ + audit_repository.EVENT_CTE + """
+    SELECT """ + audit_repository.EVENT_COLUMNS + """, v.version FROM v, e
     """
 
 
@@ -282,15 +284,10 @@ async def write_version(
     diff: list[dict[str, Any]],
     actor: str,
     reason: str | None,
-    *,
-    also: Sequence[raw.Statement] = (),
+    event: raw.Statement,
 ) -> None:
-    """Replace the own config and add its version row, in one statement (with `also`, e.g. the
-    audit event, in the same round trip); `row` then holds them."""
-
-    def written(rows: list[Any]) -> None:
-        row.config_json, row.version = new_config, rows[0].version
-
+    """Replace the own config, add its version row and record `event` (an audit event statement,
+    `audit.service.event`) in one statement; `row` then holds the new config and version."""
     params = {
         "org_id": row.org_id,
         "node_id": row.node_id,
@@ -298,8 +295,12 @@ async def write_version(
         "diff": orjson.dumps(diff).decode(),
         "actor": actor,
         "reason": reason,
+        **event.params,
     }
-    await raw.run(session, [raw.Statement(_WRITE_VERSION, params, written), *also])
+    rows = await raw.fetch(session, _WRITE_VERSION, params)
+    row.config_json, row.version = new_config, rows[0].version
+    if event.then is not None:
+        event.then(rows)
 
 
 async def set_locked_paths(session: AsyncSession, row: NodeConfiguration, paths: list[str]) -> None:

@@ -369,6 +369,7 @@ async def write(
 
     check_config_shape(new_own)
     locks = inherited_locks(_layers(rows[:-1]))  # locked paths only: no ancestor config is needed
+    checked = new_own
     try:
         new_own, endpoints, catalog = await _settle_and_seal(
             session, keys, org_id, rows[-1], old_own, new_own, from_history=isinstance(change, Rollback)
@@ -379,7 +380,8 @@ async def write(
         if violated is not None:
             raise LockedPath(f"'{violated}' is locked above this node", path=violated) from None
         raise
-    check_config_shape(new_own)  # sealed secrets are longer than their plaintext
+    if new_own is not checked:
+        check_config_shape(new_own)  # masks resolved or secrets sealed: longer than what was checked
 
     violated = lock_violation(old_own, new_own, locks)
     if violated is not None:
@@ -419,7 +421,7 @@ async def write(
             **({"rolled_back_to": change.version} if isinstance(change, Rollback) else {}),
         },
     )
-    await repository.write_version(session, own_row, new_own, diff, principal.subject, reason, also=[event])
+    await repository.write_version(session, own_row, new_own, diff, principal.subject, reason, event)
     return WriteResult(
         org_id=org_id,
         node_id=node_id,

@@ -69,7 +69,10 @@ class Statement:
 
 async def run(session: AsyncSession, batch: list[Statement]) -> None:
     """Run statements in order, in one round trip, and hand each its rows."""
-    results = await fetch_pipelined(session, [(st.sql, st.params) for st in batch])
+    if len(batch) == 1:
+        results = [await fetch(session, batch[0].sql, batch[0].params)]
+    else:
+        results = await fetch_pipelined(session, [(st.sql, st.params) for st in batch])
     for statement, rows in zip(batch, results, strict=True):
         if statement.then is not None:
             statement.then(rows)

@@ -105,6 +105,11 @@ class ChangeFeed:
                 self._applied = {eid: xid for eid, xid in self._applied.items() if xid >= self.low}
             return fresh
 
+    def _known(self, payload: str) -> bool:
+        """A notification of an event this process has applied already (its own write, applied
+        at commit): no read is needed for it. Any other payload wakes the reader."""
+        return payload.isdigit() and int(payload) in self._applied
+
     async def _follow(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
@@ -125,8 +130,9 @@ class ChangeFeed:
                     self.listening.set()
                     backoff = 0.1
                     self._wake.set()  # replay from the last position after (re)connecting
-                    async for _notify in conn.notifies():
-                        self._wake.set()
+                    async for notify in conn.notifies():
+                        if not self._known(notify.payload):
+                            self._wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - reconnect with backoff

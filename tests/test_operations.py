@@ -151,7 +151,7 @@ def test_auth_failures_are_counted(server: ServerProcess, org) -> None:
 def test_db_pool_gauges(server: ServerProcess) -> None:
     text = scrape(server)
     assert "# TYPE config_service_db_pool_connections gauge" in text
-    assert metric(text, "config_service_db_pool_connections", state="size") == 10  # the default pool size
+    assert metric(text, "config_service_db_pool_connections", state="size") == 20  # the default pool size
     assert metric(text, "config_service_db_pool_connections", state="checked_out") >= 0
     assert 'config_service_db_pool_connections{state="idle"}' in text
 

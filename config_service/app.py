@@ -190,6 +190,10 @@ def create_app(settings: Settings) -> FastAPI:
         # passes, which otherwise pause the event loop for tens of milliseconds under load.
         gc.collect()
         gc.freeze()
+        # Most of a request's objects are freed by reference counting; the young generation is
+        # collected every 10,000 allocations rather than 700, which cuts the collector's CPU
+        # under load by four fifths without growing memory (measured: docs/PERFORMANCE.md).
+        gc.set_threshold(10_000, 10, 10)
         flusher = asyncio.create_task(ctx.last_used.run(ctx.db, settings.last_used_flush_seconds))
         try:
             yield

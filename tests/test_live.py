@@ -264,6 +264,19 @@ def test_cache_disabled_reads_the_database(database_url, server_keys, tmp_path, 
             (org.org_id,),
         )
         assert _get(uncached, token).json()["effective_config"]["direct"] == 1
+        # so does a write (the ancestors read in full, nothing kept): its etag is the one read back
+        db.execute(
+            "UPDATE node_configurations SET config_json = config_json || '{\"root_direct\": 2}'::jsonb "
+            "WHERE org_id = %s AND node_id = %s",
+            (org.org_id, org.org_id),
+        )
+        writer = org.token("sre", ["config:read", "config:write"])
+        written = httpx.patch(uncached.api + "/config/me", headers={"Authorization": f"Bearer {writer}"},
+                              json={"config": {"after": True}})
+        assert written.status_code == 200, written.text
+        read = _get(uncached, writer).json()
+        assert read["etag"] == written.json()["etag"]
+        assert read["effective_config"]["root_direct"] == 2 and read["effective_config"]["after"] is True
     finally:
         uncached.stop()
 

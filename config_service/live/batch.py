@@ -31,6 +31,7 @@ class Batcher(Generic[V]):
         future = waiting.get((node_id, reveal))
         if future is None:
             future = waiting[(node_id, reveal)] = asyncio.get_running_loop().create_future()
+            future.add_done_callback(_retrieve)  # its callers may all have gone: no "never retrieved"
         # shielded: one caller going away (a client that disconnects) does not cancel the others' fill
         return await asyncio.shield(future)
 
@@ -58,3 +59,8 @@ class Batcher(Generic[V]):
                 future.set_exception(NotFound(f"node '{node_id}' does not exist in org '{org_id}'"))
             else:
                 future.set_result(view)
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()

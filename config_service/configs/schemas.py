@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class RollbackRequest(BaseModel):
@@ -39,7 +39,6 @@ class EffectiveView(BaseModel):
     etag: str
     effective_config: dict[str, Any]
     hierarchy: list[str]
-    _has_secrets: bool = PrivateAttr(default=False)  # any secret leaf (not serialised)
 
 
 class OwnView(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import service as audit
 from config_service.auth.principal import Principal
-from config_service.configs import repository
+from config_service.configs import repository, sealing
 from config_service.configs.changes import (
     Change,
     ChangeError,
@@ -48,14 +48,6 @@ from config_service.errors import (
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
-    SecretRebindRequired,
-)
-from config_service.integrations import service as integrations
-from config_service.integrations.validation import (
-    IntegrationError,
-    changed_integrations,
-    check_write,
-    rebind_problem,
 )
 from config_service.kit import jsondoc, secrets
 from config_service.kit.etag import effective_etag
@@ -148,7 +140,7 @@ def effective_view(keys: Keys, org_id: str, rows: list[repository.LineageRow], s
                    ) -> EffectiveView:
     """The effective view of the last node of `rows`, whose merged state is `state`."""
     plain = state.plain.effective
-    view = EffectiveView(
+    return EffectiveView(
         org_id=org_id,
         node_id=rows[-1].node_id,
         version=rows[-1].version,
@@ -156,8 +148,6 @@ def effective_view(keys: Keys, org_id: str, rows: list[repository.LineageRow], s
         effective_config=plain if reveal_secrets else secrets.mask(state.sealed.effective),
         hierarchy=[r.node_id for r in rows],
     )
-    view._has_secrets = state.has_secrets
-    return view
 
 
 async def read_raw(session: AsyncSession, org_id: str, node_id: str) -> RawView:
@@ -254,79 +244,6 @@ async def _check_subtree_size(
             stack.append((child.node_id, here.push(Layer(child.node_id, child.config_json, child.locked_paths))))
 
 
-async def _settle_and_seal(
-    session: AsyncSession,
-    keys: Keys,
-    org_id: str,
-    node: repository.LineageRow,
-    old_own: dict[str, Any],
-    new_own: dict[str, Any],
-    *,
-    from_history: bool,
-    dry_run: bool = False,
-) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, list[dict[str, Any]]]]:
-    """Masks resolved, integration fields checked against the catalog, every new secret sealed.
-
-    Returns the new own config (only envelopes, never a plaintext secret), the endpoint fields
-    the write sets and the catalog it was checked against. A rollback's content comes from this
-    node's own history, so its envelopes are this node's and are not "forged". `dry_run` seals
-    nothing (and creates no key): each new secret becomes a placeholder envelope, masked in views."""
-    try:
-        if not from_history:
-            new_own = secrets.settle_incoming(new_own, old_own)
-        ids = changed_integrations(old_own, new_own)
-        catalog = await integrations.catalog_for(session, ids, for_write=not dry_run) if ids else {}
-        to_seal, endpoints = check_write(old_own, new_own, catalog)
-        requests = secrets.secret_requests(new_own) + to_seal
-    except secrets.SecretWriteError as exc:
-        raise InvalidConfig(str(exc), path=exc.path) from None
-    except IntegrationError as exc:
-        raise InvalidConfig(str(exc), path=exc.path) from None
-    if dry_run:
-        placeholders = [(tokens, f"{secrets.ENVELOPE_PREFIX}v1:dry-run:{i}") for i, (tokens, _) in enumerate(requests)]
-        return secrets.with_leaves(new_own, placeholders), endpoints, catalog
-    sealed = await vaults.seal_requests(
-        session, keys.secrets, org_id, str(node.node_uid), new_own, old_own, requests
-    )
-    return sealed, endpoints, catalog
-
-
-def _check_rebind(
-    rows: list[repository.LineageRow],
-    new_own: dict[str, Any],
-    endpoints: list[tuple[str, str]],
-    catalog: dict[str, list[dict[str, Any]]],
-) -> None:
-    if not endpoints:
-        return
-    node = rows[-1]
-    chain = effective_chain([*_layers(rows[:-1]), Layer(node.node_id, new_own, node.locked_paths)])
-    problem = rebind_problem(chain, endpoints, catalog)
-    if problem is not None:
-        raise SecretRebindRequired(problem[1], path=problem[0])
-
-
-async def dry_run_own(
-    session: AsyncSession,
-    keys: Keys,
-    org_id: str,
-    rows: list[repository.LineageRow],
-    new_own: dict[str, Any],
-    *,
-    from_history: bool,
-) -> dict[str, Any]:
-    """What `write` would store as the node's own config (`rows[-1]`), writing nothing: the same
-    secret, integration-schema and credential-redirection checks, raising the same errors
-    (`InvalidConfig`, `SecretRebindRequired`), with every new secret as a placeholder envelope
-    (masked by `kit.secrets.mask`). For previews, in read-only transactions."""
-    old_own = rows[-1].config_json
-    new_own, endpoints, catalog = await _settle_and_seal(
-        session, keys, org_id, rows[-1], old_own, new_own, from_history=from_history, dry_run=True
-    )
-    _check_rebind(rows, new_own, endpoints, catalog)
-    return new_own
-
-
 async def write(
     session: AsyncSession,
     keys: Keys,
@@ -371,7 +288,7 @@ async def write(
     locks = inherited_locks(_layers(rows[:-1]))  # locked paths only: no ancestor config is needed
     checked = new_own
     try:
-        new_own, endpoints, catalog = await _settle_and_seal(
+        new_own, endpoints, catalog = await sealing.settle_and_seal(
             session, keys, org_id, rows[-1], old_own, new_own, from_history=isinstance(change, Rollback)
         )
     except InvalidConfig:
@@ -387,7 +304,7 @@ async def write(
     if violated is not None:
         raise LockedPath(f"'{violated}' is locked above this node", path=violated)
     if endpoints:
-        _check_rebind(await lineage.full(), new_own, endpoints, catalog)
+        sealing.check_rebind(await lineage.full(), new_own, endpoints, catalog)
 
     if _same(old_own, new_own):
         return WriteResult(

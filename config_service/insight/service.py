@@ -2,7 +2,7 @@
 
 A preview runs the checks of `configs.service.write` in the same order — the change itself,
 shape and size limits, masked secrets, integration fields and credential redirection (through
-`configs.service.dry_run_own`, which seals nothing), inherited locks, routing claims, the
+`configs.sealing.dry_run_own`, which seals nothing), inherited locks, routing claims, the
 subtree's effective sizes — but collects each refusal into `errors` instead of raising, so an
 admin sees every problem of a change (and its blast radius) before saving it.
 """
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.auth.principal import Kind, Principal
 from config_service.configs import repository
+from config_service.configs import sealing
 from config_service.configs import service as configs
 from config_service.configs.changes import (
     Change,
@@ -126,7 +127,7 @@ async def _new_own(
     try:
         # masks settled, `$secret` values and catalog secret fields sealed as placeholders,
         # integration fields and credential redirection checked — exactly as the write does
-        return await configs.dry_run_own(
+        return await sealing.dry_run_own(
             session, keys, org_id, rows, new_own, from_history=isinstance(change, Rollback)
         )
     except AppError as exc:

@@ -1,0 +1,99 @@
+"""What a write's new own config must pass before it is stored: masks resolved, forged
+envelopes refused, integration fields checked against the catalog, new secrets sealed, and no
+credential redirected away from the node that supplies it (DESIGN §8)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.configs import repository
+from config_service.configs.merge import Layer, effective_chain
+from config_service.errors import InvalidConfig, SecretRebindRequired
+from config_service.integrations import service as integrations
+from config_service.integrations.validation import (
+    IntegrationError,
+    changed_integrations,
+    check_write,
+    rebind_problem,
+)
+from config_service.kit import secrets
+from config_service.secrets import service as vaults
+
+if TYPE_CHECKING:
+    from config_service.configs.service import Keys
+
+
+async def settle_and_seal(
+    session: AsyncSession,
+    keys: Keys,
+    org_id: str,
+    node: repository.LineageRow,
+    old_own: dict[str, Any],
+    new_own: dict[str, Any],
+    *,
+    from_history: bool,
+    dry_run: bool = False,
+) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, list[dict[str, Any]]]]:
+    """Masks resolved, integration fields checked against the catalog, every new secret sealed.
+
+    Returns the new own config (only envelopes, never a plaintext secret), the endpoint fields
+    the write sets and the catalog it was checked against. A rollback's content comes from this
+    node's own history, so its envelopes are this node's and are not "forged". `dry_run` seals
+    nothing (and creates no key): each new secret becomes a placeholder envelope, masked in views."""
+    try:
+        if not from_history:
+            new_own = secrets.settle_incoming(new_own, old_own)
+        ids = changed_integrations(old_own, new_own)
+        catalog = await integrations.catalog_for(session, ids, for_write=not dry_run) if ids else {}
+        to_seal, endpoints = check_write(old_own, new_own, catalog)
+        requests = secrets.secret_requests(new_own) + to_seal
+    except secrets.SecretWriteError as exc:
+        raise InvalidConfig(str(exc), path=exc.path) from None
+    except IntegrationError as exc:
+        raise InvalidConfig(str(exc), path=exc.path) from None
+    if dry_run:
+        placeholders = [(tokens, f"{secrets.ENVELOPE_PREFIX}v1:dry-run:{i}") for i, (tokens, _) in enumerate(requests)]
+        return secrets.with_leaves(new_own, placeholders), endpoints, catalog
+    sealed = await vaults.seal_requests(
+        session, keys.secrets, org_id, str(node.node_uid), new_own, old_own, requests
+    )
+    return sealed, endpoints, catalog
+
+
+def check_rebind(
+    rows: list[repository.LineageRow],
+    new_own: dict[str, Any],
+    endpoints: list[tuple[str, str]],
+    catalog: dict[str, list[dict[str, Any]]],
+) -> None:
+    if not endpoints:
+        return
+    node = rows[-1]
+    ancestors = [Layer(r.node_id, r.config_json, r.locked_paths, r.version) for r in rows[:-1]]
+    chain = effective_chain([*ancestors, Layer(node.node_id, new_own, node.locked_paths)])
+    problem = rebind_problem(chain, endpoints, catalog)
+    if problem is not None:
+        raise SecretRebindRequired(problem[1], path=problem[0])
+
+
+async def dry_run_own(
+    session: AsyncSession,
+    keys: Keys,
+    org_id: str,
+    rows: list[repository.LineageRow],
+    new_own: dict[str, Any],
+    *,
+    from_history: bool,
+) -> dict[str, Any]:
+    """What `write` would store as the node's own config (`rows[-1]`), writing nothing: the same
+    secret, integration-schema and credential-redirection checks, raising the same errors
+    (`InvalidConfig`, `SecretRebindRequired`), with every new secret as a placeholder envelope
+    (masked by `kit.secrets.mask`). For previews, in read-only transactions."""
+    old_own = rows[-1].config_json
+    new_own, endpoints, catalog = await settle_and_seal(
+        session, keys, org_id, rows[-1], old_own, new_own, from_history=from_history, dry_run=True
+    )
+    check_rebind(rows, new_own, endpoints, catalog)
+    return new_own

@@ -35,18 +35,9 @@ ACTIONS = (
 )
 
 
-async def record(
-    session: AsyncSession,
-    principal: Principal | str,
-    action: str,
-    *,
-    org_id: str | None,
-    target_type: str,
-    target_id: str | None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    await raw.run(session, [event(session, principal, action, org_id=org_id, target_type=target_type,
-                                  target_id=target_id, details=details)])
+async def record(session: AsyncSession, principal: Principal | str, action: str, **event_fields: Any) -> None:
+    """Record one audit event now (`event` describes the fields)."""
+    await raw.run(session, event(session, principal, action, **event_fields))
 
 
 def event(

@@ -128,26 +128,28 @@ async def lineage(
 
 
 def _lineage_rows(rows: list[Any]) -> list[LineageRow]:
+    """Rows of the lineage query (`hops` from the node up) as LineageRow, root first."""
     count = len(rows)
-    return [
-        LineageRow(
-            org_id=r.org_id,
-            node_id=r.node_id,
-            parent_node_id=r.parent_node_id,
-            node_type=r.node_type,
-            name=r.name,
-            node_uid=r.node_uid,
-            depth=count - r.hops + 1,
-            config_json=r.config_json if r.config_json is not None else {},
-            version=r.version,
-            locked_paths=r.locked_paths,
-            updated_at=r.updated_at,
-            updated_by=r.updated_by,
-            has_children=bool(r.has_children),
-            row_xmin=r.row_xmin,
-        )
-        for r in rows
-    ]
+    return [_row(r, depth=count - r.hops + 1, has_children=bool(r.has_children)) for r in rows]
+
+
+def _row(r: Any, *, depth: int, has_children: bool = False) -> LineageRow:
+    return LineageRow(
+        org_id=r.org_id,
+        node_id=r.node_id,
+        parent_node_id=r.parent_node_id,
+        node_type=r.node_type,
+        name=r.name,
+        node_uid=r.node_uid,
+        depth=depth,
+        config_json=r.config_json if r.config_json is not None else {},
+        version=r.version,
+        locked_paths=r.locked_paths,
+        updated_at=r.updated_at,
+        updated_by=r.updated_by,
+        has_children=has_children,
+        row_xmin=r.row_xmin,
+    )
 
 
 _LINEAGES_SQL = """
@@ -184,14 +186,7 @@ async def lineages(session: AsyncSession, org_id: str, node_ids: list[str]) -> d
         if not chain or chain[-1].parent_node_id is not None:
             continue  # gone (or its lineage changed under the query)
         count = len(chain)
-        out[node_id] = [
-            LineageRow(
-                org_id=r.org_id, node_id=r.node_id, parent_node_id=r.parent_node_id, node_type=r.node_type,
-                name=r.name, node_uid=r.node_uid, depth=count - i, config_json=r.config_json, version=r.version,
-                locked_paths=r.locked_paths, updated_at=r.updated_at, updated_by=r.updated_by, row_xmin=r.row_xmin,
-            )
-            for i, r in enumerate(chain)
-        ][::-1]
+        out[node_id] = [_row(r, depth=count - i) for i, r in enumerate(chain)][::-1]
     return out
 
 

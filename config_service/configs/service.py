@@ -26,7 +26,6 @@ from config_service.configs.merge import (
     Layer,
     MergeState,
     effective_chain,
-    effective_config,
     inherited_locks,
     lock_violation,
 )
@@ -100,22 +99,11 @@ async def lineage_plaintexts(
     return (await open_secrets(session, keys, org_id, _sealed(rows))).plaintexts
 
 
-async def _reveal(
-    session: AsyncSession, keys: Keys, org_id: str, layers: list[SealedLayer], effective: dict[str, Any],
-    into: Opened | None = None,
-) -> dict[str, Any]:
-    """Plaintext of an effective config: each envelope opened with the node and path that sealed it."""
-    if not any(secrets.envelopes(layer.config) for layer in layers):
-        return effective
-    opened = await open_secrets(session, keys, org_id, layers, into)
-    return secrets.reveal(effective, opened.plaintexts)
-
-
 async def plaintext_effective(
     session: AsyncSession, keys: Keys, org_id: str, rows: list[repository.LineageRow]
 ) -> tuple[dict[str, Any], str]:
     """(plaintext effective config, etag) of a loaded lineage: the etag is over the plaintext."""
-    plain = await _reveal(session, keys, org_id, _sealed(rows), effective_config(_layers(rows)))
+    plain = (await keys.prefixes.lineage(session, keys.secrets, org_id, rows)).plain.effective
     return plain, effective_etag(keys.etag_key, plain)
 
 

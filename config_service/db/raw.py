@@ -60,19 +60,16 @@ async def fetch_pipelined(session: AsyncSession, batch: list[tuple[LiteralString
 
 @dataclass(frozen=True)
 class Statement:
-    """A statement to run with others (`run`); `then` receives its rows."""
+    """A statement built in one place and run in another (`run`, or folded into a larger
+    statement); `then` receives its rows."""
 
     sql: LiteralString
     params: dict[str, Any]
     then: Callable[[list[Any]], None] | None = None
 
 
-async def run(session: AsyncSession, batch: list[Statement]) -> None:
-    """Run statements in order, in one round trip, and hand each its rows."""
-    if len(batch) == 1:
-        results = [await fetch(session, batch[0].sql, batch[0].params)]
-    else:
-        results = await fetch_pipelined(session, [(st.sql, st.params) for st in batch])
-    for statement, rows in zip(batch, results, strict=True):
-        if statement.then is not None:
-            statement.then(rows)
+async def run(session: AsyncSession, statement: Statement) -> None:
+    """Run a statement and hand it its rows."""
+    rows = await fetch(session, statement.sql, statement.params)
+    if statement.then is not None:
+        statement.then(rows)

@@ -39,6 +39,7 @@ from config_service.ops.logging import access_log
 from config_service.ops.endpoints import router as ops_router
 from config_service.ops.middleware import RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
+from config_service.routing.endpoints import admin_router as routing_admin_router
 from config_service.routing.endpoints import router as routing_router
 from config_service.runs.endpoints import router as runs_router
 from config_service.secrets.service import Vault
@@ -230,6 +231,7 @@ def create_app(settings: Settings) -> FastAPI:
         compat_router,
         runs_router,
         routing_router,
+        routing_admin_router,
         live_router,
         insight_team_router,
         insight_admin_router,

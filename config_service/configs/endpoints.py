@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from config_service.auth import policy
 from config_service.auth.dependencies import Context, OrgAdmin, Team
@@ -17,12 +17,14 @@ from config_service.configs.changes import Rollback
 from config_service.configs.requests import WriteRequest, parse_patch, parse_put
 from config_service.configs.schemas import (
     EffectiveView,
+    HistoryItem,
     HistoryPage,
     LocksView,
     LocksWrite,
     OwnView,
     RawView,
     RollbackRequest,
+    VersionDiff,
     WriteResult,
 )
 from config_service.configs.validators import Precondition, none_match, parse_tags
@@ -37,6 +39,16 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Wait = Annotated[float | None, Query(ge=0, le=60, description="Long poll: seconds to wait for a change (≤ 60)")]
 MAX_VERSION = 2**31 - 1  # versions are INT columns
 BeforeVersion = Annotated[int | None, Query(ge=1, le=MAX_VERSION)]
+VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION, description="An own-config version")]
+FromVersion = Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION, description="The version to diff from")]
+ToVersion = Annotated[
+    int | None,
+    Query(alias="to", ge=1, le=MAX_VERSION, description="The version to diff to (default: the current one)"),
+]
+Secrets = Annotated[
+    Literal["masked"] | None,
+    Query(description="`masked`: mask secrets even for a token with `secrets:read` (no `secrets.read` audit)"),
+]
 _CURSOR = re.compile(r"[0-9]{1,10}")
 
 
@@ -149,12 +161,14 @@ async def history_page(
 
 @team_router.get("", response_model=EffectiveView, operation_id="config_me_get")
 @team_router.get("/effective", response_model=EffectiveView, operation_id="config_me_effective")
-async def get_me(ctx: Context, request: Request, principal: Team, wait: Wait = None) -> Response:
-    """The team's effective config. Plaintext secrets only with `secrets:read` (then `no-store`).
-    `If-None-Match` → 304; with `wait=<s ≤ 60>` as well, a long poll that answers 200 as soon as
-    the effective config changes, or 304 when the wait ends."""
+async def get_me(
+    ctx: Context, request: Request, principal: Team, wait: Wait = None, secrets: Secrets = None
+) -> Response:
+    """The team's effective config. Plaintext secrets only with `secrets:read` (then `no-store`),
+    unless `secrets=masked`. `If-None-Match` → 304; with `wait=<s ≤ 60>` as well, a long poll that
+    answers 200 as soon as the effective config changes, or 304 when the wait ends."""
     policy.require_scope(principal, Scope.CONFIG_READ)
-    reveal = Scope.SECRETS_READ in principal.scopes
+    reveal = Scope.SECRETS_READ in principal.scopes and secrets != "masked"
     return await effective_response(
         ctx, request, principal.org_id, principal.node_id, reveal=reveal, wait=wait, principal=principal
     )
@@ -195,6 +209,25 @@ async def get_me_history(
 ) -> HistoryPage:
     policy.require_scope(principal, Scope.CONFIG_READ)
     return await history_page(ctx, principal.org_id, principal.node_id, limit, before_version, cursor, include_full)
+
+
+@team_router.get("/history/{version}", response_model=HistoryItem, operation_id="config_me_version")
+async def get_me_version(ctx: Context, principal: Team, version: VersionPath) -> HistoryItem:
+    """One version of the own config, with its full content (secrets masked)."""
+    policy.require_scope(principal, Scope.CONFIG_READ)
+    async with ctx.db.transaction() as session:
+        return await service.version_item(session, principal.org_id, principal.node_id, version)
+
+
+@team_router.get("/diff", response_model=VersionDiff, operation_id="config_me_diff")
+async def get_me_diff(
+    ctx: Context, principal: Team, from_version: FromVersion, to_version: ToVersion = None
+) -> VersionDiff:
+    """The RFC 6902 diff between two versions of the own config (`to` defaults to the current
+    version; `from` > `to` gives the reverse diff). Secrets masked."""
+    policy.require_scope(principal, Scope.CONFIG_READ)
+    async with ctx.db.transaction() as session:
+        return await service.version_diff(session, principal.org_id, principal.node_id, from_version, to_version)
 
 
 @team_router.post("/rollback", response_model=WriteResult, operation_id="config_me_rollback")
@@ -264,6 +297,25 @@ async def get_node_history(
     include_full: bool = False,
 ) -> HistoryPage:
     return await history_page(ctx, org_id, node_id, limit, before_version, cursor, include_full)
+
+
+@admin_router.get("/history/{version}", response_model=HistoryItem, operation_id="node_version")
+async def get_node_version(
+    ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, version: VersionPath
+) -> HistoryItem:
+    """One version of the node's own config, with its full content (secrets masked)."""
+    async with ctx.db.transaction() as session:
+        return await service.version_item(session, org_id, node_id, version)
+
+
+@admin_router.get("/diff", response_model=VersionDiff, operation_id="node_diff")
+async def get_node_diff(
+    ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, from_version: FromVersion,
+    to_version: ToVersion = None,
+) -> VersionDiff:
+    """The RFC 6902 diff between two versions of the node's own config (secrets masked)."""
+    async with ctx.db.transaction() as session:
+        return await service.version_diff(session, org_id, node_id, from_version, to_version)
 
 
 @admin_router.get("/locks", response_model=LocksView, operation_id="node_locks_get")

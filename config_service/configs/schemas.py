@@ -82,3 +82,14 @@ class LocksView(BaseModel):
     org_id: str
     node_id: str
     locked_paths: list[str]
+
+
+class VersionDiff(BaseModel):
+    org_id: str
+    node_id: str
+    from_version: int
+    to_version: int
+    diff: list[dict[str, Any]] = Field(
+        description="RFC 6902 patch turning the own config of `from_version` into that of `to_version`; "
+        "secrets masked (a changed secret is a `replace` whose value is `\"********\"`)"
+    )

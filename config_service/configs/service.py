@@ -36,6 +36,7 @@ from config_service.configs.schemas import (
     LineageEntry,
     OwnView,
     RawView,
+    VersionDiff,
     WriteResult,
 )
 from config_service.configs.states import EMPTY, Prefix, PrefixCache, build, extend, layer_id
@@ -402,6 +403,51 @@ async def history(
         for r in rows
     ]
     return HistoryPage(items=items, next_cursor=str(rows[-1].version) if more and rows else None)
+
+
+async def version_item(session: AsyncSession, org_id: str, node_id: str, version: int) -> HistoryItem:
+    """One version of a node's own config, with its full content (masked)."""
+    row = await _version_or_404(session, org_id, node_id, version)
+    return HistoryItem(
+        version=row.version,
+        changed_at=row.changed_at,
+        changed_by=row.changed_by,
+        reason=row.reason,
+        diff=secrets.mask_patch(row.diff),
+        config=secrets.mask(row.config_json),
+    )
+
+
+async def version_diff(
+    session: AsyncSession, org_id: str, node_id: str, from_version: int, to_version: int | None
+) -> VersionDiff:
+    """The RFC 6902 patch from one version's own config to another's (default: the current one).
+
+    Computed over the stored configs and then masked, so a secret that changed between the two
+    shows as a `replace` with the mask, and an unchanged one does not show at all."""
+    if to_version is None:
+        own = await repository.get_own(session, org_id, node_id)
+        if own is None:
+            raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+        to_version = own.version
+    old = await _version_or_404(session, org_id, node_id, from_version)
+    new = await _version_or_404(session, org_id, node_id, to_version)
+    return VersionDiff(
+        org_id=org_id,
+        node_id=node_id,
+        from_version=from_version,
+        to_version=to_version,
+        diff=secrets.mask_patch(jsonpatch.make_patch(old.config_json, new.config_json).patch),
+    )
+
+
+async def _version_or_404(session: AsyncSession, org_id: str, node_id: str, version: int):
+    row = await repository.get_version(session, org_id, node_id, version)
+    if row is None:
+        if await repository.get_own(session, org_id, node_id) is None:
+            raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+        raise NotFound(f"node '{node_id}' has no version {version}")
+    return row
 
 
 async def create_initial(session: AsyncSession, org_id: str, node_id: str, actor: str) -> None:

@@ -52,6 +52,19 @@ async def preview_change(request: Request) -> Change:
     return (await parse_patch(request)).change
 
 
+@team_router.post(
+    "/preview", response_model=PreviewView, operation_id="config_me_preview", openapi_extra=PREVIEW_BODY_DOC
+)
+async def preview_me(ctx: Context, request: Request, principal: Team) -> Response:
+    """Dry run of a write to the team's own config (needs `config:write`): the node and
+    descendants whose effective config would change, and every problem the write would meet."""
+    policy.require_scope(principal, Scope.CONFIG_WRITE)
+    change = await preview_change(request)
+    async with ctx.db.transaction() as session:
+        view = await service.preview(session, ctx.keys, principal, principal.org_id, principal.node_id, change)
+    return json_response(view)
+
+
 @admin_router.post(
     "/config/preview", response_model=PreviewView, operation_id="node_config_preview", openapi_extra=PREVIEW_BODY_DOC
 )

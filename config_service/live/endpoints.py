@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from config_service.auth import policy
@@ -81,14 +81,22 @@ async def watch_stream(
 
 
 @router.get("/config/me/watch", operation_id="config_me_watch")
-async def watch_me(ctx: Context, request: Request, principal: Team, last_event_id: LastEventId = None) -> EventSourceResponse:
+async def watch_me(
+    ctx: Context,
+    request: Request,
+    principal: Team,
+    last_event_id: LastEventId = None,
+    secrets: Annotated[
+        Literal["masked"] | None, Query(description="`masked`: mask secrets even with `secrets:read`")
+    ] = None,
+) -> EventSourceResponse:
     """SSE: an event `config` (id = etag, data `{etag, version, effective_config}`) on connect and
     after every change; `Last-Event-ID` = the current etag sends nothing until the next change;
     keep-alive comments every 15 s; the stream ends after at most 15 minutes (resume with
     `Last-Event-ID`); `revoked` / `gone` close it when the token is revoked or expires or the node
-    is deleted or moved."""
+    is deleted or moved. `secrets=masked` masks secrets even for a token with `secrets:read`."""
     policy.require_scope(principal, Scope.CONFIG_READ)
-    reveal = Scope.SECRETS_READ in principal.scopes
+    reveal = Scope.SECRETS_READ in principal.scopes and secrets != "masked"
     return await watch_stream(
         ctx, principal.org_id, principal.node_id, reveal=reveal, principal=principal, last_event_id=last_event_id
     )

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from config_service.auth import policy
-from config_service.auth.dependencies import AnyPrincipal, Context
+from config_service.auth.dependencies import AnyPrincipal, Context, OrgAdmin
 from config_service.auth.principal import Kind
-from config_service.errors import Forbidden
+from config_service.errors import Forbidden, InvalidRequest
+from config_service.kit.ids import is_valid_id
+from config_service.orgs import service as orgs
+from config_service.orgs.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.routing import exchange as exchanges
 from config_service.routing import service
 from config_service.routing.schemas import (
     MAX_EXCHANGE_TTL,
+    ClaimList,
     ExchangeRequest,
     ExchangeResult,
     LookupRequest,
@@ -19,6 +25,8 @@ from config_service.routing.schemas import (
 )
 
 router = APIRouter(prefix="/internal", tags=["routing"])
+admin_router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["routing"])
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @router.post("/routing/lookup", response_model=LookupResult, operation_id="routing_lookup")
@@ -53,3 +61,22 @@ async def exchange(ctx: Context, principal: AnyPrincipal, body: ExchangeRequest)
             session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, body.scopes,
             via="exchange",
         )
+
+
+@admin_router.get("/routing", response_model=ClaimList, operation_id="routing_claims_list")
+async def list_claims(
+    ctx: Context,
+    principal: OrgAdmin,
+    org_id: str,
+    node_id: Annotated[str | None, Query(description="Only this node's claims")] = None,
+    kind: Annotated[str | None, Query(description="Only this list, e.g. `slack_channel_ids`")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> ClaimList:
+    """Every routing claim of the org: the list that claims it (`kind`), the identifier as written
+    (`value`) and the node holding it, ordered by kind then identifier."""
+    if node_id is not None and not is_valid_id(node_id):
+        raise InvalidRequest("'node_id' is not a valid identifier", path="node_id")
+    async with ctx.db.transaction() as session:
+        await orgs.get_node_or_404(session, org_id, org_id)
+        return await service.list_claims(session, org_id, node_id=node_id, kind=kind, limit=limit, cursor=cursor)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,4 +60,27 @@ async def lookup(session: AsyncSession, pairs: list[tuple[str, str]], org_id: st
     query = select(RoutingKey).where(tuple_(RoutingKey.key_type, RoutingKey.key_norm).in_(pairs))
     if org_id is not None:
         query = query.where(RoutingKey.org_id == org_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def list_claims(
+    session: AsyncSession,
+    org_id: str,
+    *,
+    node_id: str | None,
+    key_type: str | None,
+    limit: int,
+    after: tuple[str, str] | None,
+) -> list[RoutingKey]:
+    """An org's claims ordered by (key_type, key_norm) — the primary key's order; `after` is the
+    (key_type, key_norm) of the previous page's last item."""
+    query = select(RoutingKey).where(RoutingKey.org_id == org_id)
+    if node_id is not None:
+        query = query.where(RoutingKey.node_id == node_id)
+    if key_type is not None:
+        query = query.where(RoutingKey.key_type == key_type)
+    if after is not None:
+        last = tuple_(literal(after[0]), literal(after[1]))
+        query = query.where(tuple_(RoutingKey.key_type, RoutingKey.key_norm) > last)
+    query = query.order_by(RoutingKey.key_type, RoutingKey.key_norm).limit(limit)
     return list((await session.execute(query)).scalars())

@@ -48,3 +48,14 @@ class ExchangeRequest(BaseModel):
 
 
 ExchangeResult = TokenIssued
+
+
+class ClaimInfo(BaseModel):
+    kind: str = Field(description="The `routing` list that claims it, e.g. `slack_channel_ids`, `services`")
+    value: str = Field(description="The identifier as written in the config")
+    node_id: str
+
+
+class ClaimList(BaseModel):
+    items: list[ClaimInfo]
+    next_cursor: str | None

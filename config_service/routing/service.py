@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+
+import orjson
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.auth.principal import Kind, Principal
-from config_service.errors import Forbidden, InvalidConfig, RoutingConflict
+from config_service.errors import Forbidden, InvalidConfig, InvalidRequest, RoutingConflict
 from config_service.kit.jsondoc import canonical
 from config_service.routing import repository
 from config_service.routing.keys import (
+    ROUTING_LISTS,
     WORKSPACE_LIST,
     RoutingError,
     claims,
     lookup_candidates,
 )
-from config_service.routing.schemas import LookupResult
+from config_service.routing.schemas import ClaimInfo, ClaimList, LookupResult
 
 
 def planned_claims(own_config: dict[str, Any], *, is_root: bool):
@@ -107,3 +111,36 @@ async def lookup(
                             matched_value=identifiers[singular], tried=tried, ambiguous=None, team_token=None)
     return LookupResult(found=False, org_id=org_id, team_node_id=None, matched_by=None, matched_value=None,
                         tried=tried, ambiguous=None, team_token=None)
+
+
+CLAIM_KINDS = (*ROUTING_LISTS, WORKSPACE_LIST)
+
+
+async def list_claims(
+    session: AsyncSession, org_id: str, *, node_id: str | None, kind: str | None, limit: int, cursor: str | None
+) -> ClaimList:
+    """Every routing claim of an org (optionally of one node or one kind), in (kind, value) order."""
+    if kind is not None and kind not in CLAIM_KINDS:
+        raise InvalidRequest(f"kind must be one of: {', '.join(CLAIM_KINDS)}", path="kind")
+    after = _claim_after(cursor) if cursor else None
+    rows = await repository.list_claims(session, org_id, node_id=node_id, key_type=kind, limit=limit + 1, after=after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ClaimList(
+        items=[ClaimInfo(kind=r.key_type, value=r.key_value, node_id=r.node_id) for r in rows],
+        next_cursor=_claim_cursor(rows[-1].key_type, rows[-1].key_norm) if more else None,
+    )
+
+
+def _claim_cursor(key_type: str, key_norm: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([key_type, key_norm])).decode().rstrip("=")
+
+
+def _claim_after(cursor: str) -> tuple[str, str]:
+    try:
+        key_type, key_norm = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(key_type, str) and isinstance(key_norm, str):
+            return key_type, key_norm
+    except (ValueError, TypeError):
+        pass
+    raise InvalidRequest("cursor is not one this service issued", path="cursor")

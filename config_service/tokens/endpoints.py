@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin
+from config_service.errors import InvalidRequest
+from config_service.kit.ids import is_valid_id
 from config_service.orgs import service as orgs
 from config_service.orgs.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.tokens import service
@@ -37,6 +39,24 @@ async def list_team_tokens(
     async with ctx.db.transaction() as session:
         await orgs.get_node_or_404(session, org_id, node_id)
         return await service.list_team_tokens(session, org_id, node_id, limit=limit, cursor=cursor)
+
+
+@router.get("/tokens", response_model=TokenList, operation_id="org_token_list")
+async def list_org_tokens(
+    ctx: Context,
+    principal: OrgAdmin,
+    org_id: str,
+    team_node_id: Annotated[str | None, Query(description="Only this node's tokens")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> TokenList:
+    """Every team token of the org (or of one node with `team_node_id`), newest first, revoked
+    ones included. Never the token itself."""
+    if team_node_id is not None and not is_valid_id(team_node_id):
+        raise InvalidRequest("'team_node_id' is not a valid identifier", path="team_node_id")
+    async with ctx.db.transaction() as session:
+        await orgs.get_node_or_404(session, org_id, org_id)
+        return await service.list_team_tokens(session, org_id, team_node_id, limit=limit, cursor=cursor)
 
 
 @router.post("/teams/{node_id}/tokens/{token_id}/revoke", status_code=204, operation_id="team_token_revoke")

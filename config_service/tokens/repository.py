@@ -34,12 +34,15 @@ def _page(query, model: type[TokenRow], limit: int | None, after: tuple[datetime
 async def list_team_tokens(
     session: AsyncSession,
     org_id: str,
-    node_id: str,
+    node_id: str | None,
     *,
     limit: int | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[TeamToken]:
-    query = select(TeamToken).where(TeamToken.org_id == org_id, TeamToken.team_node_id == node_id)
+    """The team tokens of one node, or of the whole org when `node_id` is None."""
+    query = select(TeamToken).where(TeamToken.org_id == org_id)
+    if node_id is not None:
+        query = query.where(TeamToken.team_node_id == node_id)
     return list((await session.execute(_page(query, TeamToken, limit, after))).scalars())
 
 

@@ -149,9 +149,11 @@ def _token_page(rows: list[TeamToken] | list[OrgAdminToken], limit: int) -> Toke
 
 
 async def list_team_tokens(
-    session: AsyncSession, org_id: str, node_id: str, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+    session: AsyncSession, org_id: str, node_id: str | None, *, limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
 ) -> TokenList:
-    """A node's team tokens, newest first, revoked ones included; never the token itself."""
+    """A node's team tokens (every node's with `node_id=None`), newest first, revoked ones
+    included; never the token itself."""
     rows = await repository.list_team_tokens(session, org_id, node_id, limit=limit + 1, after=_after(cursor))
     return _token_page(rows, limit)
 

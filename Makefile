@@ -3,18 +3,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run lint test bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	@touch $(STAMP)
 
 run: $(STAMP)
 	CONFIG_SERVICE_ENV=development $(BIN)/config-service serve --host $${HOST:-127.0.0.1} --port $${PORT:-8080}
 
-test: $(STAMP)
+# The rules a machine checks (docs/ARCHITECTURE.md "Rules that are checked"): style and
+# unused code (ruff), the layering contracts (import-linter), types (mypy, strict on pure modules).
+lint: $(STAMP)
+	$(BIN)/ruff check config_service tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # BENCH_SECONDS (per scenario, default 15) shortens it; docs/PERFORMANCE.md

@@ -40,12 +40,14 @@ def _num(value: float | None, digits: int = 1) -> str:
 def table(rows: list[Row]) -> str:
     header = ("scenario", "rps", "p50 ms", "p99 ms", "target", "result")
     lines = [
-        (r.scenario, _num(r.rps), _num(r.p50, 2), _num(r.p99, 2), r.target, r.verdict + (f" ({r.note})" if r.note else ""))
+        (r.scenario, _num(r.rps), _num(r.p50, 2), _num(r.p99, 2), r.target,
+            r.verdict + (f" ({r.note})" if r.note else ""))
         for r in rows
     ]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=False)]
     def fmt(cells):
-        return "  ".join(str(c).rjust(w) if i in (1, 2, 3) else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "  ".join(str(c).rjust(w) if i in (1, 2, 3) else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells,
+            widths, strict=True)))
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([fmt(header), rule, *(fmt(line) for line in lines)])
 

@@ -33,9 +33,18 @@ import psycopg
 
 from bench import watch, workload, wrk
 from bench.report import TARGETS, Row, judge, table, write_json
-from config_service.db import migrate
+from config_service import bootstrap
 from config_service.db.urls import libpq_url
-from tests.support import ROOT, ServerProcess, admin_database_url, clean_env, create_database, drop_database, free_port, new_keys
+from tests.support import (
+    ROOT,
+    ServerProcess,
+    admin_database_url,
+    clean_env,
+    create_database,
+    drop_database,
+    free_port,
+    new_keys,
+)
 
 RESULTS = ROOT / "bench" / "results.json"
 TEAMS = 100  # the teams of the org, and the tokens the load rotates over
@@ -136,7 +145,8 @@ class Bench:
         self.log(f"scenario {name}: {row.verdict} rps={row.rps} p50={row.p50} p99={row.p99} {row.note}")
         return row
 
-    def load(self, url: str, tokens: Path, *, connections: int, script: str = "read.lua", extra: list[str] | None = None,
+    def load(self, url: str, tokens: Path, *, connections: int, script: str = "read.lua",
+        extra: list[str] | None = None,
              warm: bool = True) -> wrk.WrkResult:
         args = [str(tokens), *(extra or [])]
         if warm and self.warmup > 0:
@@ -179,13 +189,14 @@ class Bench:
                 self.log(f"server logs kept in {self.workdir}")
 
     def _run(self, database_url: str) -> int:
-        migrate.upgrade(database_url)
+        bootstrap.upgrade(database_url)
         keys = new_keys()
         base_env = clean_env() | keys | {
             "CONFIG_SERVICE_ENV": "production", "DATABASE_URL": database_url, "LOG_LEVEL": self.log_level,
         }
         cached = self.server("cached", base_env | {"CACHE_ENABLED": "true"})
-        admin = httpx.Client(base_url=cached.api, timeout=30, headers={"Authorization": f"Bearer {keys['ADMIN_TOKEN']}"})
+        admin = httpx.Client(base_url=cached.api, timeout=30,
+            headers={"Authorization": f"Bearer {keys['ADMIN_TOKEN']}"})
 
         # workload
         t0 = time.monotonic()
@@ -197,7 +208,8 @@ class Bench:
         teams_file, chain_file = self.workdir / "team-tokens.txt", self.workdir / "chain-tokens.txt"
         teams_file.write_text("\n".join(team_tokens) + "\n")
         chain_file.write_text("\n".join(chain_tokens) + "\n")
-        self.log(f"seeded {TEAMS} teams, {workload.UNITS} units, a chain of {workload.CHAIN_DEPTH} in {time.monotonic() - t0:.1f}s")
+        elapsed = time.monotonic() - t0
+        self.log(f"seeded {TEAMS} teams, {workload.UNITS} units, a chain of {workload.CHAIN_DEPTH} in {elapsed:.1f}s")
 
         uncached = self.server("uncached", base_env | {"CACHE_ENABLED": "false"})
         sample = httpx.get(cached.api + "/config/me", headers={"Authorization": f"Bearer {team_tokens[0]}"}, timeout=30)
@@ -219,7 +231,8 @@ class Bench:
         admin.close()
         return self._finish(database_url, len(sample.content))
 
-    def _reads(self, control_url: str, cached: ServerProcess, uncached: ServerProcess, teams: Path, chain: Path) -> None:
+    def _reads(self, control_url: str, cached: ServerProcess, uncached: ServerProcess, teams: Path,
+        chain: Path) -> None:
         n = READ_CONNECTIONS
         control = self.scenario("control", lambda: self.wrk_row(
             "control", self.load(control_url, teams, connections=n), n, "—", []))
@@ -229,10 +242,13 @@ class Bench:
             target = TARGETS["read_cached"]
             control_rps = control.rps if control and control.rps else None
             ratio = result.rps / control_rps if control_rps else None
-            row = self.wrk_row("read_cached", result, n, f"ratio ≥ {target['ratio_min']}, p99 ≤ {target['p99_ms_max']:g} ms",
-                               [ratio is not None and ratio >= target["ratio_min"], result.ms("p99") <= target["p99_ms_max"]])
+            row = self.wrk_row("read_cached", result, n,
+                f"ratio ≥ {target['ratio_min']}, p99 ≤ {target['p99_ms_max']:g} ms",
+                               [ratio is not None and ratio >= target["ratio_min"],
+                                   result.ms("p99") <= target["p99_ms_max"]])
             row.data["ratio"] = round(ratio, 4) if ratio is not None else None
-            row.note = (row.note + "; " if row.note else "") + (f"ratio {ratio:.3f}" if ratio is not None else "no control")
+            ratio_note = f"ratio {ratio:.3f}" if ratio is not None else "no control"
+            row.note = (row.note + "; " if row.note else "") + ratio_note
             return row
 
         self.scenario("read_cached", read_cached)
@@ -276,7 +292,8 @@ class Bench:
                 self.servers.remove(second)
             lat = data["latency_ms"]
             checks = [lat["p99"] <= limit, data["missed"] == 0]
-            note = f"{data['writes']} writes × {data['watchers']} watchers" + (f", {data['missed']} missed" if data["missed"] else "")
+            note = f"{data['writes']} writes × {data['watchers']} watchers"
+            note += f", {data['missed']} missed" if data["missed"] else ""
             if data["writes"] < data["writes_planned"]:
                 note += f"; time cap {self.watch_cap:g}s"
             return Row("watch", data["events_per_second"], lat["p50"], lat["p99"], target, judge(checks), note, data)
@@ -326,7 +343,8 @@ class Bench:
             "settings": {
                 "seconds": self.seconds, "warmup": self.warmup, "wrk_threads": self.threads,
                 "read_connections": READ_CONNECTIONS, "uncached_connections": self.uncached_connections,
-                "write_connections": WRITE_CONNECTIONS, "watch_writes": self.watch_writes, "watch_time_cap": self.watch_cap,
+                "write_connections": WRITE_CONNECTIONS, "watch_writes": self.watch_writes,
+                "watch_time_cap": self.watch_cap,
                 "teams": TEAMS, "scale_teams": self.scale_teams, "log_level": self.log_level,
             },
             "machine": machine(pg_version) | {"loadavg_1m_before": round(self.load_before, 2)},

@@ -131,7 +131,8 @@ async def measure(
     watchers = [Watcher(token) for token in tokens]
     arrivals = Arrivals(len(watchers))
     target = httpx.URL(watch_url)
-    async with httpx.AsyncClient(base_url=write_url, timeout=30, headers={"Authorization": f"Bearer {admin_token}"}) as writer:
+    async with httpx.AsyncClient(base_url=write_url, timeout=30,
+        headers={"Authorization": f"Bearer {admin_token}"}) as writer:
         tasks = [asyncio.create_task(_watch(target.host, target.port, w, arrivals)) for w in watchers]
         try:
             await asyncio.wait_for(asyncio.gather(*(w.ready.wait() for w in watchers)), CONNECT_TIMEOUT)
@@ -168,7 +169,8 @@ async def measure(
         for seq, at in sorted(sent.items()):
             arr = sorted(w.seen[seq] - at for w in watchers if seq in w.seen)
             if arr and arr[-1] > 0.08:
-                print(f"seq {seq}: first {arr[0]*1000:.1f} median {arr[len(arr)//2]*1000:.1f} last {arr[-1]*1000:.1f} ms")
+                first, median, last = arr[0] * 1000, arr[len(arr) // 2] * 1000, arr[-1] * 1000
+                print(f"seq {seq}: first {first:.1f} median {median:.1f} last {last:.1f} ms")
     return {
         "watchers": len(watchers),
         "writes": len(sent),

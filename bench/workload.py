@@ -90,7 +90,8 @@ def unit_template() -> dict[str, Any]:
         "tools": {"deploy": {"enabled": False}, "sql_readonly": {"timeout_seconds": 60}},
         "routing": {"services": [f"unit-{N}-gateway"]},
         "notifications": {"default_slack_channel_id": f"C-UNIT-{N}"},
-        "escalation": {"policy": f"unit-{N}-oncall", "levels": [{"after_minutes": m, "notify": f"tier-{m}"} for m in (5, 15, 30)]},
+        "escalation": {"policy": f"unit-{N}-oncall", "levels": [{"after_minutes": m, "notify": f"tier-{m}"} for m in (5,
+            15, 30)]},
         "runbook": _prose(rng, 800),
     }
 
@@ -159,7 +160,8 @@ def _insert_numbered(
     for claim in sorted(claims(template)):
         conn.execute(
             "INSERT INTO routing_keys (org_id, key_type, key_norm, key_value, node_id) "
-            f"SELECT %(org)s, %(type)s, replace(%(norm)s, %(n)s, g::text), replace(%(value)s, %(n)s, g::text), {node} {series}",
+            "SELECT %(org)s, %(type)s, replace(%(norm)s, %(n)s, g::text), replace(%(value)s, %(n)s, g::text), "
+            f"{node} {series}",
             params | {"type": claim.key_type, "norm": claim.key_norm, "value": claim.key_value},
         )
 
@@ -187,7 +189,8 @@ def add_teams(conn: psycopg.Connection, lo: int, hi: int, *, analyze: bool = Tru
     """Teams `team-lo` … `team-hi`, round-robin over the units."""
     if hi < lo:
         return
-    _insert_numbered(conn, team_template(), lo, hi, prefix="team-", name="Team", parent_sql=f"'unit-' || (mod(g - 1, {UNITS}) + 1)")
+    _insert_numbered(conn, team_template(), lo, hi, prefix="team-", name="Team",
+        parent_sql=f"'unit-' || (mod(g - 1, {UNITS}) + 1)")
     if analyze:
         conn.execute("ANALYZE")
 
@@ -196,7 +199,8 @@ def create_org(admin: httpx.Client) -> None:
     """The org and its root config, through the API."""
     response = admin.post("/admin/orgs", json={"org_id": ORG, "name": "Bench Org"})
     _expect(response, 201, "create the org")
-    response = admin.patch(f"/admin/orgs/{ORG}/nodes/{ORG}/config", json={"config": root_config(), "reason": "bench seed"})
+    response = admin.patch(f"/admin/orgs/{ORG}/nodes/{ORG}/config", json={"config": root_config(),
+        "reason": "bench seed"})
     _expect(response, 200, "write the root config")
 
 

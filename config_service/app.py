@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -23,20 +24,22 @@ from config_service.auth.endpoints import router as auth_router
 from config_service.compat.endpoints import router as compat_router
 from config_service.configs.endpoints import admin_router as config_admin_router
 from config_service.configs.endpoints import team_router as config_team_router
-from config_service.configs.service import Keys
 from config_service.configs.states import PrefixCache
 from config_service.context import AppContext
 from config_service.db.engine import Database, make_engine
-from config_service.errors import AppError
+from config_service.errors import AppError, InvalidJson, InvalidRequest, NotFound, ServiceUnavailable
+from config_service.http import API_PREFIX
 from config_service.insight.endpoints import admin_router as insight_admin_router
 from config_service.insight.endpoints import team_router as insight_team_router
 from config_service.integrations.endpoints import router as integrations_router
+from config_service.keys import ConfigKeys
 from config_service.kit.etag import etag_key
 from config_service.live.endpoints import router as live_router
 from config_service.live.fastpath import CachedReadFastPath
+from config_service.live.service import Live
 from config_service.ops import metrics
-from config_service.ops.logging import access_log
 from config_service.ops.endpoints import router as ops_router
+from config_service.ops.logging import access_log
 from config_service.ops.middleware import RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
 from config_service.routing.endpoints import admin_router as routing_admin_router
@@ -49,14 +52,31 @@ from config_service.tokens.service import LastUsedRecorder, Peppers
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v1"
-
 DESCRIPTION = """Hierarchical, multi-tenant configuration for AI agent platforms.
 
 Orgs are trees; each node has its own JSON config; a node's **effective config** is the
 RFC 7396 merge of the own configs along its lineage, root first. Every change is versioned,
 audited and can be rolled back. Errors are `application/problem+json` with a `code`.
 """
+
+
+# mounted at API_PREFIX, in this order (ops_router, at the root, comes first)
+API_ROUTERS = (
+    auth_router,
+    orgs_router,
+    config_team_router,
+    config_admin_router,
+    tokens_router,
+    audit_router,
+    compat_router,
+    runs_router,
+    routing_router,
+    routing_admin_router,
+    live_router,
+    insight_team_router,
+    insight_admin_router,
+    integrations_router,
+)
 
 
 def problem_response(error: AppError, request: Request | None = None) -> Response:
@@ -79,9 +99,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def _validation_problem(errors: list[dict[str, Any]]) -> AppError:
-    from config_service.errors import InvalidJson, InvalidRequest
-
+def _validation_problem(errors: Sequence[Mapping[str, Any]]) -> AppError:
     for err in errors:
         if err.get("type") == "json_invalid":
             return InvalidJson("the request body is not valid JSON")
@@ -98,10 +116,6 @@ def database_problem(exc: DBAPIError) -> AppError:
     JSON, …) can only come from a value the client sent that validation let through: 422.
     A lost or refused connection is the service's trouble, not the client's: 503.
     """
-    import psycopg
-
-    from config_service.errors import InvalidRequest, ServiceUnavailable
-
     orig = exc.orig
     sqlstate = getattr(orig, "sqlstate", None)
     if isinstance(orig, psycopg.errors.DataError):
@@ -129,8 +143,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        from config_service.errors import InvalidJson, NotFound
-
         if exc.status_code == 404:
             return problem_response(NotFound("no such route"), request)
         if exc.status_code == 400:  # FastAPI could not parse a body it was to validate
@@ -151,31 +163,33 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(AppError("an internal error occurred; it has been logged"), request)
 
 
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise RuntimeError(f"{name} is not set: settings must be complete (Settings.check) before the app starts")
+    return value
+
+
 def build_context(settings: Settings) -> AppContext:
-    assert settings.database_url and settings.admin_token and settings.token_pepper and settings.secrets_key
-    db = Database(make_engine(settings.database_url, pool_size=settings.db_pool_size))
+    database_url = _required(settings.database_url, "DATABASE_URL")
+    secrets_key = _required(settings.secret("secrets_key"), "SECRETS_KEY")
+    db = Database(make_engine(database_url, pool_size=settings.db_pool_size))
+    keys = ConfigKeys(
+        etag_key=etag_key(secrets_key),
+        vault=Vault.from_settings(secrets_key, settings.secret("secrets_key_previous")),
+        prefixes=PrefixCache(enabled=settings.cache_enabled),
+    )
     return AppContext(
         settings=settings,
         db=db,
-        peppers=Peppers(settings.secret("token_pepper"), settings.secret("token_pepper_previous")),
-        keys=Keys(
-            etag_key=etag_key(settings.secret("secrets_key")),
-            vault=Vault.from_settings(settings.secret("secrets_key"), settings.secret("secrets_key_previous")),
-            prefixes=PrefixCache(enabled=settings.cache_enabled),
-        ),
+        peppers=Peppers(_required(settings.secret("token_pepper"), "TOKEN_PEPPER"),
+            settings.secret("token_pepper_previous")),
+        keys=keys,
+        # caches, change feed and watchers (DESIGN §10); LISTEN on a direct connection
+        live=Live.create(db, keys, settings.listen_database_url or database_url, cache_enabled=settings.cache_enabled),
         last_used=LastUsedRecorder(),
-        admin_token=settings.secret("admin_token"),
+        admin_token=_required(settings.secret("admin_token"), "ADMIN_TOKEN"),
         internal_token=settings.secret("internal_service_token"),
     )
-
-
-def attach_live(ctx: AppContext) -> None:
-    """Caches, change feed and watchers (DESIGN §10); LISTEN on a direct connection."""
-    from config_service.live.service import Live
-
-    settings = ctx.settings
-    listen_url = settings.listen_database_url or settings.database_url
-    ctx.live = Live.create(ctx.db, ctx.keys, listen_url, cache_enabled=settings.cache_enabled)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -184,7 +198,6 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(settings)
-        attach_live(ctx)
         app.state.ctx = ctx
         await ctx.live.start()
         # What exists now lives as long as the process: keep it out of the collector's full
@@ -221,21 +234,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(CachedReadFastPath)  # inside RequestMiddleware: ids, metrics and logs still apply
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
-    for router in (
-        auth_router,
-        orgs_router,
-        config_team_router,
-        config_admin_router,
-        tokens_router,
-        audit_router,
-        compat_router,
-        runs_router,
-        routing_router,
-        routing_admin_router,
-        live_router,
-        insight_team_router,
-        insight_admin_router,
-        integrations_router,
-    ):
+    for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -1,12 +1,12 @@
-"""What one running service holds: settings, database, keys. Built once in the lifespan."""
+"""What one running service holds: settings, database, keys, live config. Built once in the lifespan."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from config_service.configs.service import Keys
 from config_service.db.engine import Database
+from config_service.keys import ConfigKeys
+from config_service.live.service import Live
 from config_service.settings import Settings
 from config_service.tokens.service import LastUsedRecorder, Peppers
 
@@ -16,8 +16,8 @@ class AppContext:
     settings: Settings
     db: Database
     peppers: Peppers
-    keys: Keys
+    keys: ConfigKeys
+    live: Live  # caches, the change feed and watchers: started and stopped by the lifespan
     last_used: LastUsedRecorder
     admin_token: str
     internal_token: str | None
-    live: Any = None  # config_service.live.service.Live, attached in the lifespan

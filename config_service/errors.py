@@ -30,31 +30,121 @@ class AppError(Exception):
         return body
 
 
-def _error(name: str, status: int, code: str, title: str) -> type[AppError]:
-    return type(name, (AppError,), {"status": status, "code": code, "title": title})
+class InvalidJson(AppError):
+    status = 400
+    code = "invalid_json"
+    title = "Invalid JSON"
 
 
-InvalidJson = _error("InvalidJson", 400, "invalid_json", "Invalid JSON")
-Unauthenticated = _error("Unauthenticated", 401, "unauthenticated", "Unauthenticated")
-Forbidden = _error("Forbidden", 403, "forbidden", "Forbidden")
-InsufficientScope = _error("InsufficientScope", 403, "insufficient_scope", "Insufficient scope")
-LockedPath = _error("LockedPath", 403, "locked_path", "Locked path")
-NotFound = _error("NotFound", 404, "not_found", "Not found")
-Conflict = _error("Conflict", 409, "conflict", "Conflict")
-Cycle = _error("Cycle", 409, "cycle", "Move would create a cycle")
-HasChildren = _error("HasChildren", 409, "has_children", "Node has children")
-RoutingConflict = _error("RoutingConflict", 409, "routing_conflict", "Routing identifier already claimed")
-RunFinished = _error("RunFinished", 409, "run_finished", "Run already finished")
-SchemaInUse = _error("SchemaInUse", 409, "schema_in_use", "Integration schema in use")
-PreconditionFailed = _error("PreconditionFailed", 412, "precondition_failed", "Precondition failed")
-PayloadTooLarge = _error("PayloadTooLarge", 413, "payload_too_large", "Payload too large")
-UnsupportedMediaType = _error(
-    "UnsupportedMediaType", 415, "unsupported_media_type", "Unsupported media type"
-)
-InvalidConfig = _error("InvalidConfig", 422, "invalid_config", "Invalid configuration")
-InvalidRequest = _error("InvalidRequest", 422, "invalid_request", "Invalid request")
-SecretRebindRequired = _error(
-    "SecretRebindRequired", 422, "secret_rebind_required", "Endpoint change needs the secret rewritten"
-)
-RateLimited = _error("RateLimited", 429, "rate_limited", "Too many requests")
-ServiceUnavailable = _error("ServiceUnavailable", 503, "unavailable", "Service unavailable")
+class Unauthenticated(AppError):
+    status = 401
+    code = "unauthenticated"
+    title = "Unauthenticated"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class InsufficientScope(AppError):
+    status = 403
+    code = "insufficient_scope"
+    title = "Insufficient scope"
+
+
+class LockedPath(AppError):
+    status = 403
+    code = "locked_path"
+    title = "Locked path"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Cycle(AppError):
+    status = 409
+    code = "cycle"
+    title = "Move would create a cycle"
+
+
+class HasChildren(AppError):
+    status = 409
+    code = "has_children"
+    title = "Node has children"
+
+
+class RoutingConflict(AppError):
+    status = 409
+    code = "routing_conflict"
+    title = "Routing identifier already claimed"
+
+
+class RunFinished(AppError):
+    status = 409
+    code = "run_finished"
+    title = "Run already finished"
+
+
+class SchemaInUse(AppError):
+    status = 409
+    code = "schema_in_use"
+    title = "Integration schema in use"
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    code = "precondition_failed"
+    title = "Precondition failed"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+class InvalidConfig(AppError):
+    status = 422
+    code = "invalid_config"
+    title = "Invalid configuration"
+
+
+class InvalidRequest(AppError):
+    status = 422
+    code = "invalid_request"
+    title = "Invalid request"
+
+
+class SecretRebindRequired(AppError):
+    status = 422
+    code = "secret_rebind_required"
+    title = "Endpoint change needs the secret rewritten"
+
+
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "unavailable"
+    title = "Service unavailable"

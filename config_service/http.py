@@ -11,6 +11,13 @@ from pydantic import BaseModel
 from config_service.errors import InvalidConfig, InvalidJson, InvalidRequest
 from config_service.kit import jsondoc
 
+API_PREFIX = "/api/v1"  # every router but the operational one (/health, /ready, /metrics) is mounted here
+# on answers to the peer service's legacy request forms and read aliases (DESIGN §6)
+DEPRECATION_HEADERS = {
+    "Deprecation": "true",
+    "Link": '</docs/API.md>; rel="deprecation"',
+}
+
 
 def to_jsonable(value: Any) -> Any:
     if isinstance(value, BaseModel):
@@ -39,7 +46,7 @@ async def json_body(request: Request) -> Any:
     try:
         return jsondoc.parse(raw)
     except jsondoc.JsonTooDeep:
-        raise InvalidConfig("JSON nested deeper than 32 levels", path="") from None
+        raise InvalidConfig(f"JSON nested deeper than {jsondoc.MAX_JSON_NESTING} levels", path="") from None
     except jsondoc.JsonParseError as exc:
         raise InvalidJson(f"the request body is not valid JSON: {exc}") from None
 

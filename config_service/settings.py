@@ -17,6 +17,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config_service.db.urls import DatabaseUrlError, sqlalchemy_url
+
 REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "ADMIN_TOKEN", "TOKEN_PEPPER", "SECRETS_KEY")
 
 
@@ -85,8 +87,6 @@ class Settings(BaseSettings):
                     + " to be set (see README: Settings)."
                 )
         if self.database_url:
-            from config_service.db.urls import DatabaseUrlError, sqlalchemy_url
-
             try:
                 sqlalchemy_url(self.database_url)
             except DatabaseUrlError as exc:

@@ -13,9 +13,17 @@ import httpx
 import psycopg
 import pytest
 
-from config_service.db import migrate
+from config_service import bootstrap
 from config_service.db.urls import libpq_url
-from tests.support import ServerProcess, admin_database_url, clean_env, create_database, drop_database, new_keys, unique_id
+from tests.support import (
+    ServerProcess,
+    admin_database_url,
+    clean_env,
+    create_database,
+    drop_database,
+    new_keys,
+    unique_id,
+)
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +34,7 @@ def pg_admin_url() -> str:
 @pytest.fixture(scope="session")
 def database_url(pg_admin_url: str) -> Iterator[str]:
     url = create_database(pg_admin_url)
-    migrate.upgrade(url)
+    bootstrap.upgrade(url)
     yield url
     drop_database(pg_admin_url, url)
 
@@ -45,7 +53,8 @@ def server_keys() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str, server_keys: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(database_url: str, server_keys: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     env = clean_env() | server_keys | {
         "CONFIG_SERVICE_ENV": "production",
         "DATABASE_URL": database_url,

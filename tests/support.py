@@ -100,7 +100,8 @@ class ServerProcess:
     def start(self, *, wait: bool = True, timeout: float = 60.0, cwd: Path | None = None) -> ServerProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "config_service", "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
+            [sys.executable, "-m", "config_service", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                *self.args],
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -145,7 +146,8 @@ def unique_id(prefix: str = "t") -> str:
 
 
 def postmasters(pgdata: Path) -> list[int]:
-    """PIDs of the PostgreSQL postmasters serving `pgdata` (only the postmaster keeps `-D <dir>` in its command line)."""
+    """PIDs of the PostgreSQL postmasters serving `pgdata` (only the postmaster keeps `-D <dir>` in its
+    command line)."""
     import psutil
 
     target = str(Path(pgdata).resolve())

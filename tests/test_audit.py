@@ -143,7 +143,8 @@ def test_audit_cursor_pages_newest_first_without_gaps_or_repeats(org):
     assert [e["id"] for e in second["items"]] == all_ids[2:4]
     # filters and cursor together
     page = org.admin.get(audit_url(org), params={"limit": 2, "action": "node.created"}).json()
-    rest = org.admin.get(audit_url(org), params={"limit": 500, "action": "node.created", "cursor": page["next_cursor"]}).json()
+    rest = org.admin.get(audit_url(org), params={"limit": 500, "action": "node.created",
+        "cursor": page["next_cursor"]}).json()
     assert len(page["items"]) + len(rest["items"]) == 8
     assert {e["action"] for e in rest["items"]} == {"node.created"}
 
@@ -172,7 +173,8 @@ def test_failed_writes_leave_no_event(org, db):
     org.admin.put(org.node_path(org.org_id) + "/locks", json={"locked_paths": ["/m"]})
     assert org.patch("sre", {"m": 1}).status_code == 403
     assert org.patch("sre", {"x": 1}, **{}).status_code == 200
-    assert org.admin.patch(org.node_path("sre") + "/config", json={"config": {"y": 1}}, headers={"If-Match": '"1"'}).status_code == 412
+    assert org.admin.patch(org.node_path("sre") + "/config", json={"config": {"y": 1}},
+        headers={"If-Match": '"1"'}).status_code == 412
     assert org.patch("sre", {"x": 1}).json()["changed"] is False
     actions = [
         a for (a,) in db.execute(
@@ -216,7 +218,8 @@ def test_export_json_and_csv(org):
     assert [int(r["id"]) for r in rows] == [e["id"] for e in listed]
     assert [r["action"] for r in rows] == [e["action"] for e in listed]
     assert [json.loads(r["details"]) for r in rows] == [e["details"] for e in listed]
-    assert rows[1]["target_id"] == "sre" and json.loads(rows[1]["details"])["reason"] == 'with "quotes", commas\nand a newline'
+    assert rows[1]["target_id"] == "sre"
+    assert json.loads(rows[1]["details"])["reason"] == 'with "quotes", commas\nand a newline'
     # the org-created event has a target; a missing one is an empty cell, not "None"
     assert "None" not in {r["target_id"] for r in rows}
 
@@ -225,7 +228,8 @@ def test_export_applies_filters_and_refuses_unknown_formats(org):
     org.add_node("sre")
     org.add_node("data")
     org.patch("sre", {"a": 1})
-    response = org.admin.get(audit_url(org) + "/export", params={"format": "json", "target_id": "sre", "action": "config.written"})
+    response = org.admin.get(audit_url(org) + "/export", params={"format": "json", "target_id": "sre",
+        "action": "config.written"})
     exported = response.json()
     assert len(exported) == 1 and exported[0]["target_id"] == "sre"
     response = org.admin.get(audit_url(org) + "/export", params={"format": "csv", "action": "node.created"})

@@ -1,20 +1,35 @@
 """The authorisation matrix (DESIGN §4): every principal × every route family.
 
-401 without a valid credential; 403 outside the principal's reach (another org, another team's
-node, a team on `/admin`, the internal service on `/admin` and `/config/me`); otherwise the
-route's own answer. Every 401/403 is counted in `/metrics`.
+Over HTTP: 401 without a valid credential; 403 outside the principal's reach (another org,
+another team's node, a team on `/admin`, the internal service on `/admin` and `/config/me`);
+otherwise the route's own answer. Every 401/403 is counted in `/metrics`.
+
+In process: every route dependency (`auth.dependencies`, each one decision of `auth.policy`)
+for every kind of principal; every route under exactly one of them; the policy's decisions on
+what a request names.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.routing import APIRoute
+from starlette.requests import Request
 
+from config_service.app import API_ROUTERS
+from config_service.auth import dependencies as deps
+from config_service.auth import policy
+from config_service.auth.principal import Kind, Principal, Scope, TeamCaller
+from config_service.errors import AppError
+from config_service.ops.endpoints import router as ops_router
 from tests.support import unique_id
 
 # ---- principals ------------------------------------------------------------------------------
@@ -257,7 +272,8 @@ def test_refusals_are_counted_by_status_and_code(world: World, client: httpx.Cli
     def counter(status: str, code: str) -> float:
         text = ops.get("/metrics").text
         match = re.search(
-            rf'^config_service_auth_failures_total\{{(?=[^}}]*status="{status}")(?=[^}}]*code="{code}")[^}}]*\}} (\S+)$',
+            rf'^config_service_auth_failures_total\{{(?=[^}}]*status="{status}")'
+            rf'(?=[^}}]*code="{code}")[^}}]*\}} (\S+)$',
             text, re.M,
         )
         return float(match.group(1)) if match else 0.0
@@ -269,3 +285,216 @@ def test_refusals_are_counted_by_status_and_code(world: World, client: httpx.Cli
     client.patch("/config/me", json={"config": {}}, headers=world.headers[TEAM_A1])
     after = (counter("401", "unauthenticated"), counter("403", "forbidden"), counter("403", "insufficient_scope"))
     assert (after[0] - before[0], after[1] - before[1], after[2] - before[2]) == (1, 2, 1)
+
+
+# ---- the decisions themselves: every principal kind × every route family ----------------------------
+#
+# Each route states what it needs with one `Annotated` dependency of `auth.dependencies`; each of
+# those calls one decision of `auth.policy`. Here every such dependency is run for every kind of
+# principal (no server: the functions the routes run), then the policy's data-dependent decisions.
+
+DEFAULT_SCOPES = frozenset({"config:read", "secrets:read", "runs:write"})
+KINDS: dict[str, Principal] = {
+    GLOBAL: Principal(Kind.GLOBAL_ADMIN),
+    ADMIN_A: Principal(Kind.ORG_ADMIN, org_id="a", token_id=uuid.uuid4()),
+    ADMIN_B: Principal(Kind.ORG_ADMIN, org_id="b", token_id=uuid.uuid4()),
+    TEAM_A1: Principal(Kind.TEAM, org_id="a", node_id="a1", token_id=uuid.uuid4(), scopes=DEFAULT_SCOPES),
+    TEAM_A1_WRITE: Principal(Kind.TEAM, org_id="a", node_id="a1", token_id=uuid.uuid4(),
+                             scopes=DEFAULT_SCOPES | {"config:write"}),
+    "team A1 runs:write only": Principal(Kind.TEAM, org_id="a", node_id="a1", token_id=uuid.uuid4(),
+                                         scopes=frozenset({"runs:write"})),
+    "team A1 config:read only": Principal(Kind.TEAM, org_id="a", node_id="a1", token_id=uuid.uuid4(),
+                                          scopes=frozenset({"config:read"})),
+    TEAM_A2: Principal(Kind.TEAM, org_id="a", node_id="a2", token_id=uuid.uuid4(), scopes=DEFAULT_SCOPES),
+    INTERNAL: Principal(Kind.INTERNAL),
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    dependency: object  # the function behind the route's Annotated dependency
+    allowed: frozenset[str]
+    codes: dict[str, str]  # refused principal → its code, when not `forbidden`
+
+
+def family(dependency, allowed, codes=None) -> Family:
+    return Family(dependency, frozenset(allowed), codes or {})
+
+
+FAMILIES: dict[str, Family] = {
+    "global admin (orgs, admin tokens, schemas)": family(deps.global_admin, {GLOBAL}),
+    "any admin (list orgs)": family(deps.any_admin, {GLOBAL, ADMIN_A, ADMIN_B}),
+    "org admin of org a (/admin/orgs/a/…)": family(deps.org_admin, {GLOBAL, ADMIN_A}),
+    "node reader of a/a1 (legacy reads)": family(
+        deps.node_reader, {GLOBAL, ADMIN_A, TEAM_A1, TEAM_A1_WRITE, "team A1 config:read only"},
+        {"team A1 runs:write only": "insufficient_scope"},
+    ),
+    "team reader (/config/me reads)": family(
+        deps.team_reader, {TEAM_A1, TEAM_A1_WRITE, "team A1 config:read only", TEAM_A2},
+        {"team A1 runs:write only": "insufficient_scope"},
+    ),
+    "team writer (/config/me writes)": family(
+        deps.team_writer, {TEAM_A1_WRITE},
+        {who: "insufficient_scope" for who in (TEAM_A1, TEAM_A2, "team A1 runs:write only",
+            "team A1 config:read only")},
+    ),
+    "run writer (record, finish runs)": family(
+        deps.run_writer, {TEAM_A1, TEAM_A1_WRITE, "team A1 runs:write only", TEAM_A2, INTERNAL},
+        {"team A1 config:read only": "insufficient_scope"},
+    ),
+    "run reader (list, get runs)": family(deps.run_reader, set(KINDS)),
+    "internal (legacy run forms)": family(deps.internal, {INTERNAL}),
+    "internal or global admin (stale-run cleanup)": family(deps.internal_or_admin, {INTERNAL, GLOBAL}),
+    "exchanger (token exchange)": family(deps.exchanger, {INTERNAL, GLOBAL}),
+    "routing caller (lookup)": family(deps.routing_caller, {INTERNAL, GLOBAL, ADMIN_A, ADMIN_B}),
+}
+
+
+def _request() -> Request:
+    return Request({"type": "http", "path_params": {"org_id": "a", "node_id": "a1"}, "headers": []})
+
+
+async def _decide(dependency, principal: Principal):
+    if "request" in inspect.signature(dependency).parameters:
+        return await dependency(_request(), principal)
+    return await dependency(principal)
+
+
+def test_every_route_dependency_is_in_the_policy_matrix():
+    assert {f.dependency for f in FAMILIES.values()} == set(deps.AUTH_DEPENDENCIES)
+
+
+@pytest.mark.parametrize("who", list(KINDS))
+@pytest.mark.parametrize("name", list(FAMILIES))
+async def test_policy_matrix(name: str, who: str):
+    fam, principal = FAMILIES[name], KINDS[who]
+    if who in fam.allowed:
+        granted = await _decide(fam.dependency, principal)
+        if isinstance(granted, TeamCaller):
+            assert (granted.principal, granted.org_id, granted.node_id) == (
+                principal, principal.org_id, principal.node_id
+            )
+        else:
+            assert granted is principal
+        return
+    with pytest.raises(AppError) as refused:
+        await _decide(fam.dependency, principal)
+    assert refused.value.status == 403
+    assert refused.value.code == fam.codes.get(who, "forbidden"), refused.value.detail
+
+
+# every route of the API under exactly one of the dependencies above, or in this short public list
+PUBLIC = {
+    ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),
+    ("GET", "/integrations/schemas"), ("GET", "/integrations/schemas/{schema_id}"),
+}
+ANY_AUTHENTICATED = {("GET", "/auth/me")}  # answers who the caller is, whoever it is
+
+
+def _calls(dependant) -> list:
+    found = []
+    for sub in dependant.dependencies:
+        found.append(sub.call)
+        found += _calls(sub)
+    return found
+
+
+def test_every_route_states_its_principal_and_scope():
+    checked = 0
+    for router in (ops_router, *API_ROUTERS):
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            for method in route.methods:
+                key = (method, route.path.removeprefix("/api/v1"))
+                calls = _calls(route.dependant)
+                guards = [c for c in calls if c in deps.AUTH_DEPENDENCIES]
+                if key in PUBLIC:
+                    assert deps.get_principal not in calls, key
+                elif key in ANY_AUTHENTICATED:
+                    assert deps.get_principal in calls and not guards, key
+                else:
+                    assert len(guards) == 1, f"{method} {route.path}: {guards}"
+                checked += 1
+    assert checked > 60
+
+
+def test_no_handler_decides_by_itself():
+    """Endpoints call no `policy.require_*`: what a route needs is its dependency's type."""
+    package = Path(__file__).resolve().parent.parent / "config_service"
+    offenders = []
+    for path in [*package.glob("*/endpoints.py"), package / "live" / "fastpath.py", package / "live" / "reads.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("require_"):
+                offenders.append(f"{path.name}:{node.lineno} {node.attr}")
+    assert offenders == []
+
+
+TEAM = KINDS[TEAM_A1]
+
+
+@pytest.mark.parametrize("who", list(KINDS))
+def test_only_a_team_token_with_secrets_read_sees_plaintext(who: str):
+    principal = KINDS[who]
+    assert policy.may_reveal(principal) is (principal.kind is Kind.TEAM and Scope.SECRETS_READ in principal.scopes)
+
+
+@pytest.mark.parametrize("who", list(KINDS))
+def test_data_dependent_decisions(who: str):
+    p = KINDS[who]
+    kind = p.kind
+    assert policy.may_bind_workspaces(p) is (kind is Kind.GLOBAL_ADMIN)
+    assert policy.orgs_visible_to(p) == (p.org_id if kind is Kind.ORG_ADMIN else None)
+    assert policy.bound_to_node(p) is (kind is Kind.TEAM)
+    # runs: a team sees its node's, an org admin its org's, the others all
+    sees_a1 = {Kind.TEAM: p.node_id == "a1", Kind.ORG_ADMIN: p.org_id == "a"}.get(kind, True)
+    assert policy.may_see_run(p, "a", "a1") is sees_a1
+    assert policy.may_see_run(p, "b", "b1") is (kind in (Kind.GLOBAL_ADMIN, Kind.INTERNAL) or p.org_id == "b")
+
+
+def _outcome(decide, *args, **kwargs):
+    try:
+        return decide(*args, **kwargs)
+    except AppError as exc:
+        return (exc.status, exc.code)
+
+
+LOOKUPS = {  # principal → (org asked, issue_token) → org confined to, or the refusal
+    GLOBAL: {("b", False): "b", (None, True): None},
+    INTERNAL: {(None, False): None, ("a", True): "a"},
+    ADMIN_A: {(None, False): "a", ("a", False): "a", ("b", False): (403, "forbidden"), ("a", True): (403, "forbidden")},
+}
+
+
+@pytest.mark.parametrize("who", list(LOOKUPS))
+def test_a_lookup_is_confined_to_the_org_admins_org(who: str):
+    for (org_id, issue), expected in LOOKUPS[who].items():
+        assert _outcome(policy.lookup_org, KINDS[who], org_id, issue_token=issue) == expected
+
+
+RUN_OWNERS = {  # principal → (org, node named) → the owner of the new run, or the refusal
+    TEAM_A1: {(None, None): ("a", "a1"), ("a", "a1"): ("a", "a1"), ("a", "a2"): (403, "forbidden")},
+    "team A1 config:read only": {(None, None): (403, "insufficient_scope")},
+    INTERNAL: {("a", "a1"): ("a", "a1"), (None, "a1"): (422, "invalid_request")},
+    GLOBAL: {("a", "a1"): (403, "forbidden")},
+    ADMIN_A: {("a", "a1"): (403, "forbidden")},
+}
+
+
+@pytest.mark.parametrize("who", list(RUN_OWNERS))
+def test_who_owns_a_new_run(who: str):
+    for (org_id, node_id), expected in RUN_OWNERS[who].items():
+        assert _outcome(policy.run_owner, KINDS[who], org_id, node_id) == expected
+
+
+RUN_READERS = {  # principal → (org, node named) → the runs listed, or the refusal
+    TEAM_A1: {(None, None): ("a", "a1"), ("b", None): (403, "forbidden")},
+    ADMIN_A: {(None, None): ("a", None), ("a", "a2"): ("a", "a2"), ("b", None): (403, "forbidden")},
+    GLOBAL: {("b", None): ("b", None), (None, None): (422, "invalid_request")},
+    INTERNAL: {("a", "a1"): ("a", "a1"), ("a", None): (422, "invalid_request")},
+}
+
+
+@pytest.mark.parametrize("who", list(RUN_READERS))
+def test_which_runs_a_principal_lists(who: str):
+    for (org_id, node_id), expected in RUN_READERS[who].items():
+        assert _outcome(policy.run_reader, KINDS[who], org_id, node_id) == expected

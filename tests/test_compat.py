@@ -31,7 +31,8 @@ def test_legacy_put_with_patch_acts_as_a_merge_patch(org, db):
     history = org.admin.get(org.node_path("sre") + "/history").json()["items"]
     assert history[0]["reason"] == "legacy client"
     action = db.execute(
-        "SELECT action FROM audit_events WHERE org_id = %s AND target_id = 'sre' ORDER BY id DESC LIMIT 1", (org.org_id,)
+        "SELECT action FROM audit_events WHERE org_id = %s AND target_id = 'sre' ORDER BY id DESC LIMIT 1", (org.org_id,
+            )
     ).fetchone()[0]
     assert action == "config.written"
 

@@ -43,7 +43,8 @@ def test_forty_concurrent_patches_of_distinct_keys_all_land(org, db, server):
         "nested": {f"k{i:02d}": True for i in range(N)},
     }
     history = db.execute(
-        "SELECT version, reason FROM node_config_versions WHERE org_id = %s AND node_id = 'sre' AND version > 2 ORDER BY version",
+        "SELECT version, reason FROM node_config_versions "
+        "WHERE org_id = %s AND node_id = 'sre' AND version > 2 ORDER BY version",
         (org.org_id,),
     ).fetchall()
     assert [v for v, _ in history] == list(range(3, 3 + N))
@@ -77,11 +78,13 @@ def test_concurrent_team_and_admin_writes_with_json_patch(org, db, server):
         async with httpx.AsyncClient(base_url=server.api, timeout=60) as client:
             team = [
                 client.patch("/config/me", content=httpx.Request("PATCH", "/", json=op).content,
-                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json-patch+json"})
+                             headers={"Authorization": f"Bearer {token}",
+                                 "Content-Type": "application/json-patch+json"})
                 for op in ops
             ]
             admin = [
-                client.patch(org.node_path("sre") + "/config", json={"config": {f"a{i}": i}}, headers=dict(org.admin.headers))
+                client.patch(org.node_path("sre") + "/config", json={"config": {f"a{i}": i}},
+                    headers=dict(org.admin.headers))
                 for i in range(10)
             ]
             return await asyncio.gather(*team, *admin)

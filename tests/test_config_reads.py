@@ -45,7 +45,8 @@ def test_own_config_shows_only_the_nodes_own_document_with_tombstones(org):
 
 def test_effective_merges_the_lineage_root_first(org):
     tree(org)
-    org.patch(org.org_id, {"tools": {"think": True, "web_search": True}, "model": "gpt-4o", "routing": {"services": ["a", "b"]}})
+    org.patch(org.org_id, {"tools": {"think": True, "web_search": True}, "model": "gpt-4o",
+        "routing": {"services": ["a", "b"]}})
     org.patch("platform", {"tools": {"k8s": True}, "notifications": {"default_slack_channel_id": "C1"}})
     # PUT stores the null as a tombstone (a PATCH null would only delete an own key)
     org.put("sre", {"tools": {"web_search": False, "deploy": True}, "model": None, "routing": {"services": ["c"]}})

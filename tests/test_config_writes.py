@@ -39,11 +39,13 @@ def raw_patch(client, url: str, body, content_type: str, **headers):
 # ---- PATCH as merge patch -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/merge-patch+json", "application/merge-patch+json; charset=utf-8"])
+@pytest.mark.parametrize("content_type", ["application/json", "application/merge-patch+json",
+    "application/merge-patch+json; charset=utf-8"])
 def test_patch_merge_patch_media_types(org, db, content_type):
     org.add_node("sre")
     url = org.node_path("sre") + "/config"
-    response = raw_patch(org.admin, url, {"config": {"tools": {"a": True}, "model": "m"}, "reason": "first"}, content_type)
+    response = raw_patch(org.admin, url, {"config": {"tools": {"a": True}, "model": "m"}, "reason": "first"},
+        content_type)
     assert response.status_code == 200, response.text
     body = response.json()
     assert set(body) == WRITE_FIELDS
@@ -116,7 +118,8 @@ def test_json_patch_add_null_stores_a_tombstone_that_hides_the_inherited_value(o
     org.add_node("sre")
     org.patch(org.org_id, {"model": "gpt-4o", "tools": {"think": True}})
     ops = [{"op": "add", "path": "/model", "value": None}, {"op": "add", "path": "/tools", "value": {"deploy": True}}]
-    response = raw_patch(org.admin, org.node_path("sre") + "/config", ops, "application/json-patch+json", **{"X-Change-Reason": "hide model"})
+    response = raw_patch(org.admin, org.node_path("sre") + "/config", ops, "application/json-patch+json",
+        **{"X-Change-Reason": "hide model"})
     assert response.status_code == 200, response.text
     assert response.json()["config"] == {"model": None, "tools": {"deploy": True}}
     assert stored(db, org.org_id, "sre") == ({"model": None, "tools": {"deploy": True}}, 2)
@@ -124,7 +127,8 @@ def test_json_patch_add_null_stores_a_tombstone_that_hides_the_inherited_value(o
     history = org.admin.get(org.node_path("sre") + "/history").json()["items"]
     assert history[0]["reason"] == "hide model"
     # removing the tombstone shows the inherited value again
-    response = raw_patch(org.admin, org.node_path("sre") + "/config", [{"op": "remove", "path": "/model"}], "application/json-patch+json")
+    response = raw_patch(org.admin, org.node_path("sre") + "/config", [{"op": "remove", "path": "/model"}],
+        "application/json-patch+json")
     assert response.status_code == 200
     assert org.effective("sre")["model"] == "gpt-4o"
 
@@ -287,7 +291,8 @@ def test_writes_that_change_nothing_answer_changed_false_and_store_nothing(org, 
         lambda: org.patch("sre", {"never-there": None}),
         lambda: org.put("sre", {"tools": {"a": True}, "gone": None, "model": "m"}),  # another key order
         lambda: raw_patch(org.admin, url, [], "application/json-patch+json"),
-        lambda: raw_patch(org.admin, url, [{"op": "replace", "path": "/model", "value": "m"}], "application/json-patch+json"),
+        lambda: raw_patch(org.admin, url, [{"op": "replace", "path": "/model", "value": "m"}],
+            "application/json-patch+json"),
         lambda: org.admin.post(url + "/rollback", json={"version": 2}),
         lambda: org.admin.put(url, json={"patch": {"model": "m"}}),
     ]
@@ -429,7 +434,8 @@ def test_team_patch_put_json_patch_rollback_and_history(org, db):
         assert response.headers["etag"] == f'"{body["etag"]}"'
         assert body["etag"] == team.get("/config/me").json()["etag"]
 
-        response = raw_patch(team, "/config/me", [{"op": "add", "path": "/model", "value": None}], "application/json-patch+json", **{"X-Change-Reason": "r2"})
+        response = raw_patch(team, "/config/me", [{"op": "add", "path": "/model", "value": None}],
+            "application/json-patch+json", **{"X-Change-Reason": "r2"})
         assert response.status_code == 200, response.text
         assert team.get("/config/me").json()["effective_config"] == {"tools": {"think": True, "deploy": True}}
 
@@ -488,7 +494,8 @@ def test_admin_if_match_is_the_own_version(org, db):
     assert org.admin.patch(url, json={"config": {"w": 1}}, headers={"If-Match": 'W/"5"'}).status_code == 412
     assert org.admin.patch(url, json={"config": {"w": 1}}, headers={"If-Match": ""}).status_code == 412
     # a JSON Patch honours If-Match too
-    response = raw_patch(org.admin, url, [{"op": "add", "path": "/e", "value": 1}], "application/json-patch+json", **{"If-Match": '"1"'})
+    response = raw_patch(org.admin, url, [{"op": "add", "path": "/e", "value": 1}], "application/json-patch+json",
+        **{"If-Match": '"1"'})
     assert response.status_code == 412
     assert stored(db, org.org_id, "sre")[1] == 5
 
@@ -517,18 +524,21 @@ def test_team_if_match_effective_etag_fails_when_an_ancestor_changed(org, db):
         assert team.post("/config/me/rollback", json={"version": 1}, headers={"If-Match": etag}).status_code == 412
         assert stored(db, org.org_id, "sre") == ({}, 1)
         # a bare version is not a /config/me validator
-        assert team.patch("/config/me", json={"config": {"x": 1}}, headers={"If-Match": f'"{own_version}"'}).status_code == 412
+        assert team.patch("/config/me", json={"config": {"x": 1}},
+            headers={"If-Match": f'"{own_version}"'}).status_code == 412
         # "v<version>" conditions on the own config only: the ancestor change does not matter
         response = team.patch("/config/me", json={"config": {"x": 1}}, headers={"If-Match": f'"v{own_version}"'})
         assert response.status_code == 200, response.text
         assert response.json()["version"] == 2
-        assert team.patch("/config/me", json={"config": {"x": 2}}, headers={"If-Match": f'"v{own_version}"'}).status_code == 412
+        assert team.patch("/config/me", json={"config": {"x": 2}},
+            headers={"If-Match": f'"v{own_version}"'}).status_code == 412
         # the fresh effective etag works
         fresh = team.get("/config/me").headers["etag"]
         response = team.patch("/config/me", json={"config": {"x": 3}}, headers={"If-Match": fresh})
         assert response.status_code == 200
         # and the ETag of the answer is the next valid validator
-        assert team.patch("/config/me", json={"config": {"x": 4}}, headers={"If-Match": response.headers["etag"]}).status_code == 200
+        assert team.patch("/config/me", json={"config": {"x": 4}},
+            headers={"If-Match": response.headers["etag"]}).status_code == 200
 
 
 def test_team_if_match_survives_an_ancestor_change_it_cannot_see(org):

@@ -7,7 +7,7 @@ import secrets as pysecrets
 
 import pytest
 
-from config_service.kit import crypto, secrets
+from config_service.kit import crypto, secret_leaves
 from config_service.kit.crypto import CryptoError, MasterKey
 
 
@@ -37,7 +37,8 @@ def test_seal_and_open_round_trip_and_context_binding() -> None:
         crypto.open_envelope(key, tampered, aad)
 
 
-@pytest.mark.parametrize("value", ["$enc:v1:", "$enc:v1:k:", "$enc:v1:k:!!!", "$enc:v1:k:QUJD", "plain", "$enc:v2:k:QUJD"])
+@pytest.mark.parametrize("value", ["$enc:v1:", "$enc:v1:k:", "$enc:v1:k:!!!", "$enc:v1:k:QUJD", "plain",
+    "$enc:v2:k:QUJD"])
 def test_malformed_envelopes_are_crypto_errors(value: str) -> None:
     with pytest.raises(CryptoError):
         crypto.open_envelope(crypto.new_data_key(), value, b"x")
@@ -70,21 +71,21 @@ ENV = "$enc:v1:0123456789abcdef:QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
 @pytest.mark.parametrize(
     "new, old, expected",
     [
-        ({"a": secrets.MASK}, {"a": ENV}, {"a": ENV}),
-        ({"a": {"$secret": secrets.MASK}}, {"a": ENV}, {"a": ENV}),
+        ({"a": secret_leaves.MASK}, {"a": ENV}, {"a": ENV}),
+        ({"a": {"$secret": secret_leaves.MASK}}, {"a": ENV}, {"a": ENV}),
         ({"a": ENV}, {"a": ENV}, {"a": ENV}),
         ({"a": {"$secret": "p"}}, {}, {"a": {"$secret": "p"}}),
-        ({"l": [secrets.MASK]}, {}, {"l": [secrets.MASK]}),  # lists never hold secrets: a literal
+        ({"l": [secret_leaves.MASK]}, {}, {"l": [secret_leaves.MASK]}),  # lists never hold secrets: a literal
     ],
 )
 def test_settle_incoming(new, old, expected) -> None:
-    assert secrets.settle_incoming(new, old) == expected
+    assert secret_leaves.settle_incoming(new, old) == expected
 
 
 @pytest.mark.parametrize(
     "new, old, path",
     [
-        ({"a": secrets.MASK}, {}, "/a"),
+        ({"a": secret_leaves.MASK}, {}, "/a"),
         ({"a": ENV}, {"b": ENV}, "/a"),
         ({"a": [ENV]}, {"a": [ENV]}, "/a/0"),
         ({"a": [{"$secret": "p"}]}, {}, "/a/0"),
@@ -93,17 +94,17 @@ def test_settle_incoming(new, old, expected) -> None:
     ],
 )
 def test_settle_incoming_refusals(new, old, path) -> None:
-    with pytest.raises(secrets.SecretWriteError) as info:
-        secrets.settle_incoming(new, old)
+    with pytest.raises(secret_leaves.SecretWriteError) as info:
+        secret_leaves.settle_incoming(new, old)
     assert info.value.path == path
 
 
 def test_requests_reveal_and_mask() -> None:
     doc = {"a": {"$secret": "one"}, "b": {"c": {"$secret": "two"}}, "d": 1}
-    assert secrets.secret_requests(doc) == [(["a"], "one"), (["b", "c"], "two")]
-    sealed = secrets.with_leaves(doc, [(["a"], ENV)])
+    assert secret_leaves.secret_requests(doc) == [(["a"], "one"), (["b", "c"], "two")]
+    sealed = secret_leaves.with_leaves(doc, [(["a"], ENV)])
     assert sealed["a"] == ENV and doc["a"] == {"$secret": "one"}  # a copy
-    assert secrets.envelopes(sealed) == [(["a"], ENV)]
-    assert secrets.reveal(sealed, {ENV: "one"})["a"] == "one"
-    assert secrets.reveal({"x": ENV}, {}) == {"x": secrets.MASK}
-    assert secrets.mask({"x": ENV, "l": [ENV]}) == {"x": secrets.MASK, "l": [secrets.MASK]}
+    assert secret_leaves.envelopes(sealed) == [(["a"], ENV)]
+    assert secret_leaves.reveal(sealed, {ENV: "one"})["a"] == "one"
+    assert secret_leaves.reveal({"x": ENV}, {}) == {"x": secret_leaves.MASK}
+    assert secret_leaves.mask({"x": ENV, "l": [ENV]}) == {"x": secret_leaves.MASK, "l": [secret_leaves.MASK]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from config_service.db import migrate
+from config_service import bootstrap
 from config_service.integrations.catalog import BUILT_IN
 from tests.support import unique_id
 
@@ -26,7 +26,8 @@ def test_catalog_is_public_and_complete(anon) -> None:
     for item in items.values():
         assert item["category"]
         for field in item["fields"]:
-            assert set(field) >= {"name", "type", "required", "display_name", "description", "secret", "endpoint", "example"}
+            assert set(field) >= {"name", "type", "required", "display_name", "description", "secret", "endpoint",
+                "example"}
 
     llm = anon.get("/integrations/schemas", params={"category": "llm"}).json()["items"]
     assert {i["id"] for i in llm} >= {"openai", "anthropic"} and all(i["category"] == "llm" for i in llm)
@@ -38,12 +39,12 @@ def test_catalog_is_public_and_complete(anon) -> None:
 
 def test_seed_is_idempotent_and_restores_built_ins(database_url: str, db: psycopg.Connection) -> None:
     before = dict(db.execute("SELECT id, updated_at FROM integration_schemas").fetchall())
-    migrate.upgrade(database_url)
+    bootstrap.upgrade(database_url)
     after = dict(db.execute("SELECT id, updated_at FROM integration_schemas").fetchall())
     assert {i["id"] for i in BUILT_IN} <= set(after)
     assert all(after[i] == before[i] for i in before if i in {b["id"] for b in BUILT_IN})  # nothing rewritten
     db.execute("UPDATE integration_schemas SET fields = '[]'::jsonb WHERE id = 'sentry'")
-    from config_service.db.seed import seed_catalog
+    from config_service.integrations.seed import seed_catalog
 
     assert seed_catalog(database_url) == 1
     fields = db.execute("SELECT fields FROM integration_schemas WHERE id = 'sentry'").fetchone()[0]
@@ -139,7 +140,8 @@ def test_health_reports_every_catalog_integration_with_sources(org, anon) -> Non
         "coralogix": {"api_key": "cx-org-key", "domain": "cx498.coralogix.com"},
         "jira": {"base_url": "https://acme.atlassian.net"},
     }}).status_code == 200
-    assert org.patch("sre", {"integrations": {"coralogix": {"domain": "eu2.coralogix.com", "api_key": "cx-team"}}}).status_code == 200
+    assert org.patch("sre", {"integrations": {"coralogix": {"domain": "eu2.coralogix.com",
+        "api_key": "cx-team"}}}).status_code == 200
     catalog_ids = {i["id"] for i in anon.get("/integrations/schemas").json()["items"]}
     with org.team_client("sre", ["config:read"]) as team:
         response = team.get("/integrations/health")
@@ -153,7 +155,8 @@ def test_health_reports_every_catalog_integration_with_sources(org, anon) -> Non
     assert health["jira"]["status"] == "incomplete"
     assert health["jira"]["missing_fields"] == ["email", "api_token"]
     assert health["jira"]["sources"] == {"base_url": org.org_id}
-    assert health["slack"] == {"status": "not_configured", "fields_configured": [], "missing_fields": ["bot_token"], "sources": {}}
+    assert health["slack"] == {"status": "not_configured", "fields_configured": [], "missing_fields": ["bot_token"],
+        "sources": {}}
 
     admin_view = org.admin.get(org.node_path(org.org_id) + "/integrations/health").json()["integrations"]
     assert admin_view["coralogix"]["sources"] == {"api_key": org.org_id, "domain": org.org_id}
@@ -175,15 +178,18 @@ def test_endpoint_below_the_secret_needs_the_secret_rewritten(org) -> None:
         assert response.json()["path"] == "/integrations/grafana/url"
         assert "glsa_org" not in response.text
         # a non-endpoint field is fine
-        assert team.patch("/config/me", json={"config": {"integrations": {"grafana": {"org_id": 2}}}}).status_code == 200
+        assert team.patch("/config/me",
+            json={"config": {"integrations": {"grafana": {"org_id": 2}}}}).status_code == 200
         # with its own secret in the same write, the team may point it elsewhere
         response = team.patch("/config/me", json={"config": {"integrations": {"grafana": {
             "url": "https://team.grafana.net", "service_account_token": "glsa_team"}}}})
         assert response.status_code == 200, response.text
         # now the team holds the secret: changing its endpoint again is its own business
-        assert team.patch("/config/me", json={"config": {"integrations": {"grafana": {"url": "https://t2.grafana.net"}}}}).status_code == 200
+        assert team.patch("/config/me",
+            json={"config": {"integrations": {"grafana": {"url": "https://t2.grafana.net"}}}}).status_code == 200
     # the same rule binds admins writing below the org
-    assert org.patch(org.org_id, {"integrations": {"datadog": {"api_key": "dd", "app_key": "ddapp"}}}).status_code == 200
+    assert org.patch(org.org_id, {"integrations": {"datadog": {"api_key": "dd",
+        "app_key": "ddapp"}}}).status_code == 200
     response = org.patch("sre", {"integrations": {"datadog": {"site": "datadoghq.eu"}}})
     assert response.status_code == 422 and response.json()["code"] == "secret_rebind_required"
     # at the node that holds the secret, an endpoint change is fine

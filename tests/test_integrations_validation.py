@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from config_service.db.seed import catalog_problems
 from config_service.integrations.catalog import BUILT_IN
+from config_service.integrations.seed import catalog_problems
 from config_service.integrations.validation import (
     IntegrationError,
     check_write,

@@ -80,7 +80,8 @@ def test_own_config_over_256_kib_is_413(org, db):
     assert_problem(org.patch("sre", {"b": "x" * (60 * KiB)}), 413, "payload_too_large")
     ops = [{"op": "add", "path": "/b", "value": "x" * (60 * KiB)}]
     response = org.admin.patch(
-        org.node_path("sre") + "/config", content=json.dumps(ops), headers={"Content-Type": "application/json-patch+json"}
+        org.node_path("sre") + "/config", content=json.dumps(ops),
+        headers={"Content-Type": "application/json-patch+json"}
     )
     assert_problem(response, 413, "payload_too_large")
     config, version = stored(db, org.org_id, "sre")
@@ -179,7 +180,8 @@ def test_keys_up_to_256_characters(org, db):
 def test_nul_characters_are_422_with_their_path(org, db, raw, path):
     # PostgreSQL JSONB cannot hold U+0000: refused before the database sees it
     org.add_node("sre")
-    response = org.admin.patch(org.node_path("sre") + "/config", content=raw, headers={"Content-Type": "application/json"})
+    response = org.admin.patch(org.node_path("sre") + "/config", content=raw,
+        headers={"Content-Type": "application/json"})
     body = assert_problem(response, 422, "invalid_config", path=True)
     assert body["path"] == path
     response = org.admin.put(org.node_path("sre") + "/locks", content=b'{"locked_paths": ["/a\\u0000"]}')
@@ -287,7 +289,8 @@ def test_deep_but_parseable_json_is_422_on_every_write_form(org, db, depth):
         response = org.admin.request(method, target, content=body.encode(), headers={"Content-Type": content_type})
         assert_problem(response, 422, "invalid_config", path=True)
     with org.team_client("sre", scopes=["config:read", "config:write"]) as team:
-        response = team.put("/config/me", content=('{"config": ' + deep + "}").encode(), headers={"Content-Type": "application/json"})
+        response = team.put("/config/me", content=('{"config": ' + deep + "}").encode(),
+            headers={"Content-Type": "application/json"})
         assert_problem(response, 422, "invalid_config", path=True)
     assert stored(db, org.org_id, "sre") == ({}, 1)
 
@@ -307,6 +310,7 @@ def test_json_patch_copy_amplification_is_refused(org, db):
     assert stored(db, org.org_id, "sre")[1] == 2
     # a few legitimate copies are fine
     response = org.admin.patch(
-        url, content=json.dumps([{"op": "copy", "from": "/blob", "path": "/blob2"}]), headers={"Content-Type": "application/json-patch+json"}
+        url, content=json.dumps([{"op": "copy", "from": "/blob", "path": "/blob2"}]),
+        headers={"Content-Type": "application/json-patch+json"}
     )
     assert response.status_code == 200

@@ -37,7 +37,8 @@ def team_setup(org):
 
 
 def _get(server, token, **kwargs):
-    return httpx.get(server.api + "/config/me", headers={"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}, **kwargs)
+    return httpx.get(server.api + "/config/me", headers={"Authorization": f"Bearer {token}", **kwargs.pop("headers",
+        {})}, **kwargs)
 
 
 def test_cached_read_runs_no_sql_and_writes_are_read_back_at_once(team_setup, server):
@@ -148,7 +149,8 @@ def test_long_poll_times_out_with_304_and_limits(team_setup, server):
 def test_admin_long_poll(team_setup, server, admin):
     org = team_setup
     etag = admin.get(org.node_path("sre") + "/effective").json()["etag"]
-    response = admin.get(org.node_path("sre") + "/effective", params={"wait": 1}, headers={"If-None-Match": f'"{etag}"'})
+    response = admin.get(org.node_path("sre") + "/effective", params={"wait": 1},
+        headers={"If-None-Match": f'"{etag}"'})
     assert response.status_code == 304
 
 
@@ -187,7 +189,8 @@ def test_sse_gone_on_delete_and_move(team_setup, server_b, admin):
     org = team_setup
     readers = {}
     for node in ("sre", "web"):
-        readers[node] = SSEReader(server_b.api + "/config/me/watch", {"Authorization": f"Bearer {org.token(node)}"}).start()
+        readers[node] = SSEReader(server_b.api + "/config/me/watch",
+            {"Authorization": f"Bearer {org.token(node)}"}).start()
         assert readers[node].next()["event"] == "config"
     assert admin.patch(org.node_path("web"), json={"parent_node_id": org.org_id}).status_code == 200
     assert readers["web"].next()["event"] == "gone"
@@ -198,7 +201,8 @@ def test_sse_gone_on_delete_and_move(team_setup, server_b, admin):
 
 def test_sse_expiry_closes(team_setup, server, internal):
     org = team_setup
-    short = internal.post("/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "sre", "ttl_seconds": 1}).json()
+    short = internal.post("/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "sre",
+        "ttl_seconds": 1}).json()
     reader = SSEReader(server.api + "/config/me/watch", {"Authorization": f"Bearer {short['token']}"}).start()
     assert reader.next()["event"] == "config"
     assert reader.next(timeout=5)["event"] == "revoked"
@@ -207,7 +211,8 @@ def test_sse_expiry_closes(team_setup, server, internal):
 def test_watchers_per_token_are_capped(team_setup, server):
     org = team_setup
     token = org.token("sre")
-    readers = [SSEReader(server.api + "/config/me/watch", {"Authorization": f"Bearer {token}"}).start() for _ in range(10)]
+    readers = [SSEReader(server.api + "/config/me/watch",
+        {"Authorization": f"Bearer {token}"}).start() for _ in range(10)]
     for reader in readers:
         reader.next()
     over = httpx.get(server.api + "/config/me/watch", headers={"Authorization": f"Bearer {token}"}, timeout=5)
@@ -224,7 +229,8 @@ def test_event_committing_after_a_later_one_is_not_skipped(team_setup, server, d
     old = _get(server, token).json()
     with psycopg.connect(libpq_url(database_url)) as slow:
         slow.execute(
-            "UPDATE node_configurations SET config_json = config_json || '{\"late\": true}'::jsonb, version = version + 1 "
+            "UPDATE node_configurations "
+            "SET config_json = config_json || '{\"late\": true}'::jsonb, version = version + 1 "
             "WHERE org_id = %s AND node_id = 'sre'", (org.org_id,)
         )
         slow.execute(
@@ -253,14 +259,16 @@ def test_feed_reconnects_and_replays(team_setup, server, server_b, db):
 
 
 def test_cache_disabled_reads_the_database(database_url, server_keys, tmp_path, team_setup, db):
-    env = clean_env() | server_keys | {"CONFIG_SERVICE_ENV": "production", "DATABASE_URL": database_url, "CACHE_ENABLED": "false"}
+    env = clean_env() | server_keys | {"CONFIG_SERVICE_ENV": "production", "DATABASE_URL": database_url,
+        "CACHE_ENABLED": "false"}
     uncached = ServerProcess(env=env, log_path=tmp_path / "uncached.log").start()
     try:
         org = team_setup
         token = org.token("sre")
         _get(uncached, token)
         db.execute(
-            "UPDATE node_configurations SET config_json = '{\"direct\": 1}'::jsonb WHERE org_id = %s AND node_id = 'sre'",
+            "UPDATE node_configurations SET config_json = '{\"direct\": 1}'::jsonb "
+            "WHERE org_id = %s AND node_id = 'sre'",
             (org.org_id,),
         )
         assert _get(uncached, token).json()["effective_config"]["direct"] == 1

@@ -11,18 +11,19 @@ import orjson
 import pytest
 
 from config_service.configs import service as configs
-from config_service.configs.service import Keys
 from config_service.configs.states import PrefixCache
 from config_service.db.engine import Database, make_engine
 from config_service.errors import NotFound
+from config_service.keys import ConfigKeys
 from config_service.kit.etag import etag_key
 from config_service.live.service import Live
 from config_service.secrets.service import Vault
 
 
-def _keys(server_keys: dict[str, str], *, cached: bool) -> Keys:
+def _keys(server_keys: dict[str, str], *, cached: bool) -> ConfigKeys:
     secret = server_keys["SECRETS_KEY"]
-    return Keys(etag_key=etag_key(secret), vault=Vault.from_settings(secret), prefixes=PrefixCache(enabled=cached))
+    return ConfigKeys(etag_key=etag_key(secret), vault=Vault.from_settings(secret),
+        prefixes=PrefixCache(enabled=cached))
 
 
 @pytest.fixture()
@@ -30,7 +31,8 @@ def tree(make_org):
     """An org: root (with a secret) → 3 units → 3 teams each, every node with its own config."""
     org = make_org("batch")
     secret = "root-" + base64.b32encode(pysecrets.token_bytes(10)).decode()
-    assert org.patch(org.org_id, {"model": "m", "vault": {"token": {"$secret": secret}}, "tools": {"a": 1}}).status_code == 200
+    assert org.patch(org.org_id, {"model": "m", "vault": {"token": {"$secret": secret}},
+        "tools": {"a": 1}}).status_code == 200
     teams = []
     for u in range(3):
         unit = f"unit-{u}"
@@ -54,7 +56,8 @@ async def test_concurrent_misses_of_one_org_are_one_batch_with_the_same_views(tr
         views = await asyncio.gather(*(live.effective(org.org_id, team, reveal=reveal) for team, reveal in wanted))
         assert live.fills.batches == 1
         # each view is what the one-node read (its own transaction, no shared state) answers
-        plain = Keys(etag_key=etag_key(server_keys["SECRETS_KEY"]), vault=Vault.from_settings(server_keys["SECRETS_KEY"]))
+        plain = ConfigKeys(etag_key=etag_key(server_keys["SECRETS_KEY"]),
+            vault=Vault.from_settings(server_keys["SECRETS_KEY"]))
         for (team, reveal), view in zip(wanted, views, strict=True):
             async with db.transaction() as session:
                 alone = await configs.read_effective(session, plain, org.org_id, team, reveal_secrets=reveal)

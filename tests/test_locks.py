@@ -50,9 +50,11 @@ def test_set_and_read_locks(org, db):
     org.add_node("sre")
     url = locks_url(org, org.org_id)
     assert org.admin.get(url).json() == {"org_id": org.org_id, "node_id": org.org_id, "locked_paths": []}
-    response = org.admin.put(url, json={"locked_paths": ["/agents/planner/model", "/tools", "/tools"], "reason": "policy"})
+    response = org.admin.put(url, json={"locked_paths": ["/agents/planner/model", "/tools", "/tools"],
+        "reason": "policy"})
     assert response.status_code == 200, response.text
-    assert response.json() == {"org_id": org.org_id, "node_id": org.org_id, "locked_paths": ["/agents/planner/model", "/tools"]}
+    assert response.json() == {"org_id": org.org_id, "node_id": org.org_id, "locked_paths": ["/agents/planner/model",
+        "/tools"]}
     assert org.admin.get(url).json()["locked_paths"] == ["/agents/planner/model", "/tools"]
     assert org.own(org.org_id)["locked_paths"] == ["/agents/planner/model", "/tools"]
     # a lock is not config content: no new version
@@ -115,7 +117,8 @@ def locked(org):
     org.add_node("data")
     assert org.patch(org.org_id, {"agents": {"planner": {"model": "gpt-4o", "temperature": 0.2}}}).status_code == 200
     # a value the team set before the lock existed
-    assert org.patch("sre", {"agents": {"planner": {"model": "pre-lock", "temperature": 0.9}}, "other": 1}).status_code == 200
+    assert org.patch("sre", {"agents": {"planner": {"model": "pre-lock", "temperature": 0.9}},
+        "other": 1}).status_code == 200
     set_locks(org, org.org_id, ["/agents/planner/model"])
     return org
 
@@ -152,7 +155,8 @@ def test_put_below_the_lock_that_breaks_it_is_403(locked, db, config):
     assert stored(db, org.org_id, "oncall") == before
 
 
-@pytest.mark.parametrize("config", [w[1] for w in LOCK_BREAKING_CONFIGS[:1] + LOCK_BREAKING_CONFIGS[2:3] + LOCK_BREAKING_CONFIGS[5:]])
+@pytest.mark.parametrize("config",
+    [w[1] for w in LOCK_BREAKING_CONFIGS[:1] + LOCK_BREAKING_CONFIGS[2:3] + LOCK_BREAKING_CONFIGS[5:]])
 def test_merge_patch_below_the_lock_that_breaks_it_is_403(locked, db, config):
     org = locked
     before = stored(db, org.org_id, "oncall")
@@ -266,7 +270,8 @@ def test_a_lock_below_the_root_binds_only_its_subtree(org):
 def test_a_locked_absence_cannot_be_filled_below(org):
     org.add_node("sre")
     set_locks(org, org.org_id, ["/integrations/pagerduty"])
-    assert_locked(org.patch("sre", {"integrations": {"pagerduty": {"from_email": "x@example.com"}}}), "/integrations/pagerduty")
+    assert_locked(org.patch("sre", {"integrations": {"pagerduty": {"from_email": "x@example.com"}}}),
+        "/integrations/pagerduty")
     assert org.patch("sre", {"integrations": {"slack": {"default_channel_id": "c"}}}).status_code == 200
     assert org.effective("sre") == {"integrations": {"slack": {"default_channel_id": "c"}}}
 

@@ -1,7 +1,7 @@
 """PURE: merge rules of DESIGN §5 (1–6), lock violations, write kinds and validators.
 
 No database, no server: table-driven tests of configs.merge, configs.changes and
-configs.validators.
+configs.preconditions.
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ from config_service.configs.merge import (
     lock_violation,
     merge,
 )
-from config_service.configs.validators import Precondition, none_match, parse_tags
+from config_service.configs.preconditions import Precondition, none_match, parse_tags
 
 # ---- rules 1–5: merge(base, layer) is RFC 7396 ------------------------------------------------
 
 MERGE_CASES = [
     # rule 1: objects merge key by key, recursively
     ("objects merge by key", {"a": 1}, {"b": 2}, {"a": 1, "b": 2}),
-    ("objects merge recursively", {"t": {"x": 1, "y": {"p": 1}}}, {"t": {"y": {"q": 2}}}, {"t": {"x": 1, "y": {"p": 1, "q": 2}}}),
-    ("deep recursion keeps siblings at every level", {"a": {"b": {"c": {"d": 1, "e": 2}}}}, {"a": {"b": {"c": {"e": 3}}}}, {"a": {"b": {"c": {"d": 1, "e": 3}}}}),
+    ("objects merge recursively", {"t": {"x": 1, "y": {"p": 1}}}, {"t": {"y": {"q": 2}}}, {"t": {"x": 1, "y": {"p": 1,
+        "q": 2}}}),
+    ("deep recursion keeps siblings at every level", {"a": {"b": {"c": {"d": 1, "e": 2}}}},
+        {"a": {"b": {"c": {"e": 3}}}}, {"a": {"b": {"c": {"d": 1, "e": 3}}}}),
     ("an empty object layer changes nothing", {"a": {"b": 1}}, {"a": {}}, {"a": {"b": 1}}),
     ("an empty object value over absence adds it", {}, {"a": {}}, {"a": {}}),
     # rule 2: lists replace entirely
@@ -102,7 +104,8 @@ def test_root_effective_is_merge_onto_empty_object():
 
 def test_design_example_through_a_lineage():
     layers = [
-        Layer("org", {"tools": {"think": True, "web_search": True}, "model": "gpt-4o", "routing": {"services": ["a", "b"]}}),
+        Layer("org", {"tools": {"think": True, "web_search": True}, "model": "gpt-4o", "routing": {"services": ["a",
+            "b"]}}),
         Layer("team", {"tools": {"web_search": False, "deploy": True}, "model": None, "routing": {"services": ["c"]}}),
     ]
     assert effective_config(layers) == {
@@ -146,12 +149,14 @@ LOCK_CASES = [
     ),
     (
         "a locked absence stays absent under a new parent object",
-        [Layer("org", {}, ["/agents/planner/model"]), Layer("team", {"agents": {"planner": {"model": "x", "temp": 1}}})],
+        [Layer("org", {}, ["/agents/planner/model"]), Layer("team", {"agents": {"planner": {"model": "x",
+            "temp": 1}}})],
         {"agents": {"planner": {"temp": 1}}},
     ),
     (
         "a locked object keeps its exact content (no keys added below)",
-        [Layer("org", {"tools": {"think": True}}, ["/tools"]), Layer("team", {"tools": {"deploy": True, "think": False}})],
+        [Layer("org", {"tools": {"think": True}}, ["/tools"]), Layer("team", {"tools": {"deploy": True,
+            "think": False}})],
         {"tools": {"think": True}},
     ),
     (
@@ -164,12 +169,14 @@ LOCK_CASES = [
     ),
     (
         "a scalar put at a prefix of a locked path cannot erase it",
-        [Layer("org", {"agents": {"planner": {"model": "m1", "x": 1}}}, ["/agents/planner/model"]), Layer("team", {"agents": 5})],
+        [Layer("org", {"agents": {"planner": {"model": "m1", "x": 1}}}, ["/agents/planner/model"]), Layer("team",
+            {"agents": 5})],
         {"agents": {"planner": {"model": "m1", "x": 1}}},
     ),
     (
         "a tombstone at a prefix of a locked path cannot erase it",
-        [Layer("org", {"agents": {"planner": {"model": "m1"}}, "k": 1}, ["/agents/planner/model"]), Layer("team", {"agents": None})],
+        [Layer("org", {"agents": {"planner": {"model": "m1"}}, "k": 1}, ["/agents/planner/model"]), Layer("team",
+            {"agents": None})],
         {"agents": {"planner": {"model": "m1"}}, "k": 1},
     ),
     (
@@ -206,7 +213,8 @@ LOCK_CASES = [
     ),
     (
         "an element pointer into a list locks the whole list (lists are leaves)",
-        [Layer("org", {"routing": {"services": ["a", "b"]}}, ["/routing/services/0"]), Layer("team", {"routing": {"services": ["c"]}})],
+        [Layer("org", {"routing": {"services": ["a", "b"]}}, ["/routing/services/0"]), Layer("team",
+            {"routing": {"services": ["c"]}})],
         {"routing": {"services": ["a", "b"]}},
     ),
     (
@@ -251,7 +259,8 @@ def test_unlocked_effective_equals_plain_merge():
 
 
 def test_merge_state_push_matches_chain_and_is_not_mutated():
-    layers = [Layer("org", {"m": 1, "x": {"y": 1}}, ["/m"]), Layer("team", {"m": 2, "x": {"z": 2}}), Layer("sub", {"x": None})]
+    layers = [Layer("org", {"m": 1, "x": {"y": 1}}, ["/m"]), Layer("team", {"m": 2, "x": {"z": 2}}), Layer("sub",
+        {"x": None})]
     root = MergeState().push(layers[0])
     team = root.push(layers[1])
     sibling = root.push(Layer("other", {"m": 3, "k": 1}))
@@ -273,12 +282,16 @@ LOCK = [("/agents/planner/model", "org")]
 
 VIOLATION_CASES = [
     ("set a value at the locked path", {}, {"agents": {"planner": {"model": "x"}}}, LOCK, "/agents/planner/model"),
-    ("change a value at the locked path", {"agents": {"planner": {"model": "x"}}}, {"agents": {"planner": {"model": "y"}}}, LOCK, "/agents/planner/model"),
-    ("remove an own value at the locked path", {"agents": {"planner": {"model": "x"}}}, {"agents": {"planner": {}}}, LOCK, "/agents/planner/model"),
+    ("change a value at the locked path", {"agents": {"planner": {"model": "x"}}},
+        {"agents": {"planner": {"model": "y"}}}, LOCK, "/agents/planner/model"),
+    ("remove an own value at the locked path", {"agents": {"planner": {"model": "x"}}}, {"agents": {"planner": {}}},
+        LOCK, "/agents/planner/model"),
     ("tombstone the locked path", {}, {"agents": {"planner": {"model": None}}}, LOCK, "/agents/planner/model"),
-    ("write under the locked path", {}, {"agents": {"planner": {"model": {"name": "x"}}}}, LOCK, "/agents/planner/model"),
+    ("write under the locked path", {}, {"agents": {"planner": {"model": {"name": "x"}}}}, LOCK,
+        "/agents/planner/model"),
     ("change under the locked path", {"a": {"b": {"c": 1}}}, {"a": {"b": {"c": 2}}}, [("/a/b", "org")], "/a/b"),
-    ("add a key under a locked object", {"a": {"b": {"c": 1}}}, {"a": {"b": {"c": 1, "d": 2}}}, [("/a/b", "org")], "/a/b"),
+    ("add a key under a locked object", {"a": {"b": {"c": 1}}}, {"a": {"b": {"c": 1, "d": 2}}}, [("/a/b", "org")],
+        "/a/b"),
     ("null at a prefix", {}, {"agents": {"planner": None}}, LOCK, "/agents/planner/model"),
     ("null at the top prefix", {}, {"agents": None}, LOCK, "/agents/planner/model"),
     ("a scalar at a prefix", {}, {"agents": {"planner": "off"}}, LOCK, "/agents/planner/model"),
@@ -295,7 +308,8 @@ VIOLATION_CASES = [
     ("a sibling of a prefix", {}, {"agents": {"coder": {"model": "x"}}, "tools": None}, LOCK, None),
     ("an object at a prefix", {}, {"agents": {"planner": {}}}, LOCK, None),
     ("removing an own prefix object that did not hold the path", {"agents": {"coder": {"m": 1}}}, {}, LOCK, None),
-    ("a non-object at a prefix that was already there (set before the lock)", {"agents": 5, "k": 1}, {"agents": 5, "k": 2}, LOCK, None),
+    ("a non-object at a prefix that was already there (set before the lock)", {"agents": 5, "k": 1}, {"agents": 5,
+        "k": 2}, LOCK, None),
     ("removing an own non-object at a prefix", {"agents": 5}, {}, LOCK, None),
     ("unrelated writes with no locks", {"a": 1}, {"a": None}, [], None),
 ]
@@ -320,7 +334,8 @@ MERGE_PATCH_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("own", "patch", "expected"), [c[1:] for c in MERGE_PATCH_CASES], ids=[c[0] for c in MERGE_PATCH_CASES])
+@pytest.mark.parametrize(("own", "patch", "expected"), [c[1:] for c in MERGE_PATCH_CASES],
+    ids=[c[0] for c in MERGE_PATCH_CASES])
 def test_merge_patch_change(own, patch, expected):
     before = copy.deepcopy(own)
     change = MergePatch(patch)
@@ -330,21 +345,26 @@ def test_merge_patch_change(own, patch, expected):
 
 
 JSON_PATCH_CASES = [
-    ("add with null stores a tombstone", {"a": 1}, [{"op": "add", "path": "/model", "value": None}], {"a": 1, "model": None}),
+    ("add with null stores a tombstone", {"a": 1}, [{"op": "add", "path": "/model", "value": None}], {"a": 1,
+        "model": None}),
     ("add a nested value", {"t": {}}, [{"op": "add", "path": "/t/x", "value": [1]}], {"t": {"x": [1]}}),
     ("replace", {"m": "a"}, [{"op": "replace", "path": "/m", "value": "b"}], {"m": "b"}),
     ("remove", {"m": "a", "k": 1}, [{"op": "remove", "path": "/m"}], {"k": 1}),
     ("append to a list", {"l": [1]}, [{"op": "add", "path": "/l/-", "value": 2}], {"l": [1, 2]}),
     ("move", {"a": 1}, [{"op": "move", "from": "/a", "path": "/b"}], {"b": 1}),
     ("copy", {"a": {"x": 1}}, [{"op": "copy", "from": "/a", "path": "/b"}], {"a": {"x": 1}, "b": {"x": 1}}),
-    ("a passing test then a write", {"m": "a"}, [{"op": "test", "path": "/m", "value": "a"}, {"op": "replace", "path": "/m", "value": "b"}], {"m": "b"}),
-    ("test of a null tombstone", {"m": None}, [{"op": "test", "path": "/m", "value": None}, {"op": "remove", "path": "/m"}], {}),
-    ("replace the whole document with an object", {"a": 1}, [{"op": "replace", "path": "", "value": {"b": 2}}], {"b": 2}),
+    ("a passing test then a write", {"m": "a"}, [{"op": "test", "path": "/m", "value": "a"}, {"op": "replace",
+        "path": "/m", "value": "b"}], {"m": "b"}),
+    ("test of a null tombstone", {"m": None}, [{"op": "test", "path": "/m", "value": None}, {"op": "remove",
+        "path": "/m"}], {}),
+    ("replace the whole document with an object", {"a": 1}, [{"op": "replace", "path": "", "value": {"b": 2}}],
+        {"b": 2}),
     ("an empty patch", {"a": 1}, [], {"a": 1}),
 ]
 
 
-@pytest.mark.parametrize(("own", "ops", "expected"), [c[1:] for c in JSON_PATCH_CASES], ids=[c[0] for c in JSON_PATCH_CASES])
+@pytest.mark.parametrize(("own", "ops", "expected"), [c[1:] for c in JSON_PATCH_CASES],
+    ids=[c[0] for c in JSON_PATCH_CASES])
 def test_json_patch_change(own, ops, expected):
     before = copy.deepcopy(own)
     assert JsonPatch(ops).apply(own) == expected
@@ -354,7 +374,8 @@ def test_json_patch_change(own, ops, expected):
 def test_json_patch_failing_test_raises_test_failed_and_leaves_input():
     own = {"m": "a"}
     with pytest.raises(TestFailed):
-        JsonPatch([{"op": "replace", "path": "/m", "value": "b"}, {"op": "test", "path": "/m", "value": "a"}]).apply(own)
+        JsonPatch([{"op": "replace", "path": "/m", "value": "b"}, {"op": "test", "path": "/m",
+            "value": "a"}]).apply(own)
     assert own == {"m": "a"}
     with pytest.raises(TestFailed):
         JsonPatch([{"op": "test", "path": "/m", "value": "zzz"}]).apply(own)
@@ -447,7 +468,8 @@ def test_json_patch_copies_of_the_root_cannot_grow_without_bound():
 def test_json_patch_may_pass_through_a_larger_intermediate_document():
     # add the new value, then remove the old one: the result is what is limited
     own = {"old": "x" * 200_000}
-    result = JsonPatch([{"op": "add", "path": "/new", "value": "y" * 200_000}, {"op": "remove", "path": "/old"}]).apply(own)
+    result = JsonPatch([{"op": "add", "path": "/new", "value": "y" * 200_000}, {"op": "remove",
+        "path": "/old"}]).apply(own)
     assert set(result) == {"new"}
 
 
@@ -515,7 +537,8 @@ PRECONDITION_CASES = [
 
 
 @pytest.mark.parametrize(
-    ("tags", "own", "version", "etag", "holds"), [c[1:] for c in PRECONDITION_CASES], ids=[c[0] for c in PRECONDITION_CASES]
+    ("tags", "own", "version", "etag", "holds"), [c[1:] for c in PRECONDITION_CASES],
+    ids=[c[0] for c in PRECONDITION_CASES]
 )
 def test_precondition(tags, own, version, etag, holds):
     assert Precondition(tags, own_resource=own).holds(version, etag) is holds
@@ -551,7 +574,8 @@ SHAPE_CASES = [
     ("flat", {"a": 1}, None),
     ("32 levels", _nested(32), None),
     ("33 levels", _nested(33), "/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n"),
-    ("a list at level 33", {"l": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}, "/l/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0"),
+    ("a list at level 33", {"l": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+        "/l/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0/0"),
     ("a scalar at level 33 is fine", {"l": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}, None),
     ("key of 256", {"k" * 256: 1}, None),
     ("key of 257", {"a": {"k" * 257: 1}}, "/a/" + "k" * 40 + "…"),

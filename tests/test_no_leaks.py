@@ -39,7 +39,8 @@ def test_no_token_leaks(debug_server, database_url: str) -> None:
     bodies: list[str] = []
     presented: list[str] = []
 
-    def call(method: str, path: str, token: str | None = None, *, header: str = "Authorization", **kwargs) -> httpx.Response:
+    def call(method: str, path: str, token: str | None = None, *, header: str = "Authorization",
+        **kwargs) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}))
         if token is not None:
             presented.append(token)
@@ -67,7 +68,8 @@ def test_no_token_leaks(debug_server, database_url: str) -> None:
 
     # Use, and config writes (by the team and the org admin).
     assert call("GET", "/config/me", team_token).status_code == 200
-    assert call("PATCH", "/config/me", team_token, json={"config": {"model": "gpt-4o"}, "reason": "r"}).status_code == 200
+    assert call("PATCH", "/config/me", team_token, json={"config": {"model": "gpt-4o"},
+        "reason": "r"}).status_code == 200
     assert call("GET", f"/admin/orgs/{org_id}/nodes", org_token).status_code == 200
     assert call("PUT", f"/admin/orgs/{org_id}/nodes/sre/config", org_token,
                 json={"config": {"tools": {"think": True}}}).status_code == 200

@@ -1,6 +1,6 @@
 """Blast-radius preview (DESIGN §7): `POST /admin/orgs/{org}/nodes/{node}/config/preview`.
 
-First the pure part (`insight.preview`: the diff, and the level-by-level subtree merge checked
+First the pure part (`configs.preview`: the diff, and the level-by-level subtree merge checked
 against merging every lineage from the root), then the real server: every body form, errors
 collected with status 200, secrets masked, nothing written, and 1,000 descendants answered fast.
 """
@@ -16,8 +16,8 @@ import jsonpatch
 import pytest
 from psycopg.types.json import Jsonb
 
-from config_service.configs.merge import Layer, MergeState, effective_chain, effective_config
-from config_service.insight.preview import Descendant, blast_radius, json_diff
+from config_service.configs.merge import Descendant, Layer, MergeState, effective_chain, effective_config, oversized
+from config_service.configs.preview import blast_radius, json_diff
 from config_service.kit.jsondoc import canonical
 
 ENVELOPE = "$enc:v1:k1:c2VjcmV0LWNpcGhlcnRleHQ="
@@ -28,7 +28,8 @@ OTHER_ENVELOPE = "$enc:v1:k1:b3RoZXItY2lwaGVydGV4dA=="
 DIFF_CASES = [
     ("nothing changed", {"a": {"b": [1]}}, {"a": {"b": [1]}}, []),
     ("add, remove, replace", {"a": 1, "b": 2}, {"b": 3, "c": 4},
-     [{"op": "remove", "path": "/a"}, {"op": "replace", "path": "/b", "value": 3}, {"op": "add", "path": "/c", "value": 4}]),
+     [{"op": "remove", "path": "/a"}, {"op": "replace", "path": "/b", "value": 3}, {"op": "add", "path": "/c",
+         "value": 4}]),
     ("objects are compared key by key", {"o": {"x": 1, "y": 2}}, {"o": {"x": 1, "y": 5}},
      [{"op": "replace", "path": "/o/y", "value": 5}]),
     ("lists are replaced whole", {"l": [1, 2, 3]}, {"l": [1, 2]}, [{"op": "replace", "path": "/l", "value": [1, 2]}]),
@@ -96,7 +97,7 @@ def test_blast_radius_agrees_with_full_merges(seed):
             below.append(Descendant(parents[layer.node_id], layer))
     ancestors = _lineage(target.node_id, by_id, parents)[:-1]
     before = copy.deepcopy(layers)
-    result = blast_radius(ancestors, target, new_config, below, max_effective_bytes=10**9)
+    result = blast_radius(ancestors, target, new_config, below)
     assert layers == before
 
     changed_by_id = dict(by_id) | {target.node_id: Layer(target.node_id, new_config, target.locked_paths, 1)}
@@ -130,7 +131,7 @@ def test_a_subtree_under_an_unchanged_node_is_counted_not_merged():
     root = Layer("root", {"model": "a"}, [], 1)
     teams = [Descendant("root", Layer(f"t{i}", {"model": "own"} if i % 2 else {}, [], 1)) for i in range(6)]
     below_odd = [Descendant("t1", Layer(f"t1-{i}", {}, [], 1)) for i in range(4)]
-    result = blast_radius([], root, {"model": "b"}, [*teams, *below_odd], max_effective_bytes=10**6)
+    result = blast_radius([], root, {"model": "b"}, [*teams, *below_odd])
     assert [a.node_id for a in result.affected] == ["root", "t0", "t2", "t4"]
     assert result.unaffected_count == 3 + 4
     assert result.affected[1].diff == [{"op": "replace", "path": "/model", "value": "b"}]
@@ -140,15 +141,15 @@ def test_a_lock_at_the_node_reaches_teams_that_override_the_value():
     # teams below a lock keep the locking node's value, whatever they set
     node = Layer("root", {"m": "a"}, ["/m"], 1)
     team = Descendant("root", Layer("t", {"m": "own"}, [], 1))
-    result = blast_radius([], node, {"m": "b"}, [team], max_effective_bytes=10**6)
+    result = blast_radius([], node, {"m": "b"}, [team])
     assert [a.node_id for a in result.affected] == ["root", "t"]
 
 
 def test_oversized_effective_configs_are_reported():
-    node = Layer("root", {}, [], 1)
     team = Descendant("root", Layer("t", {"big": "x" * 500}, [], 1))
-    result = blast_radius([], node, {"more": "y" * 600}, [team], max_effective_bytes=1000)
-    assert result.oversized == [("t", len('{"more":"","big":""}') + 1100)]
+    grown = MergeState().push(Layer("root", {"more": "y" * 600}, [], 1))
+    assert oversized("root", grown, [team], max_bytes=1000) == [("t", len('{"more":"","big":""}') + 1100)]
+    assert oversized("root", grown, [team], max_bytes=2000) == []
 
 
 # ---- the real server ---------------------------------------------------------------------------
@@ -163,7 +164,8 @@ def preview(org, node_id: str, body, content_type: str | None = None, client=Non
     if content_type is None:
         response = client.post(preview_url(org, node_id), json=body)
     else:
-        response = client.post(preview_url(org, node_id), content=json.dumps(body), headers={"Content-Type": content_type})
+        response = client.post(preview_url(org, node_id), content=json.dumps(body),
+            headers={"Content-Type": content_type})
     assert response.status_code == 200, response.text
     assert set(response.json()) == {"based_on", "affected", "unaffected_count", "errors"}
     return response.json()
@@ -211,7 +213,8 @@ def test_org_level_patch_shows_who_would_change_and_writes_nothing(tree, db):
     assert result["errors"] == []
     by_node = {a["node_id"]: a["diff"] for a in result["affected"]}
     assert [a["node_id"] for a in result["affected"]] == [org.org_id, "data", "platform", "dbteam", "sre"]
-    both = [{"op": "replace", "path": "/model", "value": "gpt-5"}, {"op": "add", "path": "/tools/deploy", "value": True}]
+    both = [{"op": "replace", "path": "/model", "value": "gpt-5"}, {"op": "add", "path": "/tools/deploy",
+        "value": True}]
     assert by_node[org.org_id] == both and by_node["sre"] == both and by_node["data"] == both
     # the team that overrides the model only sees the tool
     assert by_node["dbteam"] == [{"op": "add", "path": "/tools/deploy", "value": True}]
@@ -244,7 +247,8 @@ def test_merge_patch_media_types(tree, content_type):
     assert result["affected"] == [{"node_id": "sre", "diff": [{"op": "add", "path": "/x", "value": 1}]}]
     # `null` in a merge patch deletes from the own config: the inherited model stays
     result = preview(tree, "dbteam", {"config": {"model": None}}, content_type)
-    assert result["affected"] == [{"node_id": "dbteam", "diff": [{"op": "replace", "path": "/model", "value": "gpt-4o"}]}]
+    assert result["affected"] == [{"node_id": "dbteam", "diff": [{"op": "replace", "path": "/model",
+        "value": "gpt-4o"}]}]
 
 
 def test_json_patch_form(tree):
@@ -332,7 +336,8 @@ def test_routing_conflicts_name_the_holder(tree):
 
 def test_binding_a_workspace_needs_the_global_admin(org):
     with org.client(org.admin_token()) as org_admin:
-        result = preview(org, org.org_id, {"config": {"routing": {"slack_workspace_ids": ["T-preview"]}}}, client=org_admin)
+        result = preview(org, org.org_id, {"config": {"routing": {"slack_workspace_ids": ["T-preview"]}}},
+            client=org_admin)
     assert [e["code"] for e in result["errors"]] == ["forbidden"]
     assert preview(org, org.org_id, {"config": {"routing": {"slack_workspace_ids": ["T-preview"]}}})["errors"] == []
 
@@ -388,7 +393,8 @@ def test_secrets_are_masked_in_diffs(tree, db):
         {"op": "remove", "path": "/model"}, {"op": "replace", "path": "/creds/key", "value": "********"},
     ]
     assert kept["affected"][0]["diff"] == [{"op": "remove", "path": "/model"}], "the current secret is kept"
-    assert masked["errors"] == [] and masked["affected"][0]["diff"] == [{"op": "add", "path": "/creds/user", "value": "u"}]
+    assert masked["errors"] == [] and masked["affected"][0]["diff"] == [{"op": "add", "path": "/creds/user",
+        "value": "u"}]
     assert removed["affected"][0]["diff"] == [{"op": "remove", "path": "/creds"}]
 
 
@@ -408,7 +414,8 @@ def test_new_secrets_and_integration_fields_are_checked_and_masked(tree):
         assert len(result["affected"]) == 5
         assert "********" in json.dumps(result["affected"][0]["diff"])
     unknown = preview(org, "sre", {"config": {"integrations": {"coralogix": {"no_such_field": 1}}}})
-    assert [(e["code"], e["path"]) for e in unknown["errors"]] == [("invalid_config", "/integrations/coralogix/no_such_field")]
+    assert [(e["code"], e["path"]) for e in unknown["errors"]] == [("invalid_config",
+        "/integrations/coralogix/no_such_field")]
     assert unknown["affected"] == []
 
 

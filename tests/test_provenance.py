@@ -14,7 +14,7 @@ import pytest
 from config_service.configs.merge import Layer, effective_config
 from config_service.insight.provenance import explain_paths, provenance_tree, secret_fingerprint, visible_shape
 from config_service.kit.pointer import ABSENT, get_path, parse_pointer
-from config_service.kit.secrets import MASK
+from config_service.kit.secret_leaves import MASK
 
 ENV_A = "$enc:v1:k1:AAAA"
 ENV_B = "$enc:v1:k1:BBBB"

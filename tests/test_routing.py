@@ -161,7 +161,8 @@ def test_issue_token_is_short_lived_and_audited(org, internal, admin, db):
     assert row[0].total_seconds() <= 15 * 60 and sorted(row[1]) == ["config:read", "runs:write", "secrets:read"]
     audit = admin.get(f"/admin/orgs/{org.org_id}/audit", params={"action": "token.issued"}).json()["items"]
     assert audit and token not in str(audit)
-    short = internal.post("/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "t", "ttl_seconds": 1})
+    short = internal.post("/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "t",
+        "ttl_seconds": 1})
     with org.client(short.json()["token"]) as team:
         assert team.get("/config/me").status_code == 200
         time.sleep(1.1)
@@ -170,7 +171,8 @@ def test_issue_token_is_short_lived_and_audited(org, internal, admin, db):
 
 def test_exchange(org, internal):
     org.add_node("t")
-    response = internal.post("/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "t", "ttl_seconds": 60})
+    response = internal.post("/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "t",
+        "ttl_seconds": 60})
     assert response.status_code == 201, response.text
     assert internal.post("/internal/tokens/exchange",
                          json={"org_id": org.org_id, "team_node_id": "t", "ttl_seconds": 3600}).status_code == 422
@@ -220,6 +222,7 @@ def test_lookup_is_one_query_with_many_teams(org, db, internal, server, teams):
         assert after[0] - before[0] == 1, "one request observed"
         assert after[1] - before[1] == 1, "exactly one SQL statement for the lookup"
     plan = db.execute(
-        "EXPLAIN SELECT * FROM routing_keys WHERE (key_type, key_norm) IN (('services','svc-4321'),('slack_channel_ids','x'))",
+        "EXPLAIN SELECT * FROM routing_keys "
+        "WHERE (key_type, key_norm) IN (('services','svc-4321'),('slack_channel_ids','x'))",
     ).fetchall()
     assert "Seq Scan" not in "\n".join(r[0] for r in plan)

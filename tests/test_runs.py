@@ -18,7 +18,8 @@ def team(org):
 
 
 def _run(client, **extra):
-    response = client.post("/agent-runs", json={"agent_name": "planner", "input_message": "why is checkout slow?", **extra})
+    response = client.post("/agent-runs", json={"agent_name": "planner", "input_message": "why is checkout slow?",
+        **extra})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -137,7 +138,8 @@ def test_recreated_node_does_not_inherit_runs(org, admin):
 
 def test_internal_token_records_for_any_team_with_legacy_fields(org, internal):
     org.add_node("bot")
-    created = internal.post("/internal/agent-runs", json={"org_id": org.org_id, "team_node_id": "bot", "agent_name": "x"})
+    created = internal.post("/internal/agent-runs", json={"org_id": org.org_id, "team_node_id": "bot",
+        "agent_name": "x"})
     assert created.status_code == 201, created.text
     run_id = created.json()["id"]
     done = internal.patch(f"/internal/agent-runs/{run_id}", json={"status": "failed", "error_message": "boom"})

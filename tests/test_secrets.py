@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 
-from config_service.kit.secrets import MASK
+from config_service.kit.secret_leaves import MASK
 
 ENVELOPE = re.compile(r"^\$enc:v1:[0-9a-f]{16}:[A-Za-z0-9+/=]+$")
 
@@ -34,7 +34,8 @@ def team_org(org):
 def test_catalog_secret_field_is_sealed_at_rest_and_revealed_only_to_secrets_read(team_org, db) -> None:
     org = team_org
     api_key = plain("cx-key")
-    response = org.patch(org.org_id, {"integrations": {"coralogix": {"api_key": api_key, "domain": "cx498.coralogix.com"}}})
+    response = org.patch(org.org_id, {"integrations": {"coralogix": {"api_key": api_key,
+        "domain": "cx498.coralogix.com"}}})
     assert response.status_code == 200, response.text
     assert response.json()["config"]["integrations"]["coralogix"]["api_key"] == MASK
     assert api_key not in response.text
@@ -43,7 +44,8 @@ def test_catalog_secret_field_is_sealed_at_rest_and_revealed_only_to_secrets_rea
     assert ENVELOPE.match(stored["api_key"]), stored
     assert stored["domain"] == "cx498.coralogix.com"
     key_id = stored["api_key"].split(":")[2]
-    assert db.execute("SELECT count(*) FROM org_keys WHERE org_id = %s AND key_id = %s", (org.org_id, key_id)).fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM org_keys WHERE org_id = %s AND key_id = %s", (org.org_id,
+        key_id)).fetchone()[0] == 1
 
     with org.team_client("sre") as reader:  # default scopes include secrets:read
         me = reader.get("/config/me")
@@ -196,7 +198,7 @@ def test_an_envelope_copied_below_masks_it_in_that_lineage_but_not_above(make_or
             (envelope, org.org_id),
         )
         db.execute("SELECT pg_notify('config_service_changes', '0')")
-        for attempt in range(50):
+        for _attempt in range(50):
             effective = reader.get("/config/me").json()["effective_config"]
             if "copy" in effective:
                 break
@@ -221,7 +223,8 @@ def test_deleting_an_org_destroys_its_key(make_org, db) -> None:
 def test_envelopes_are_leaves_in_merge_and_tombstones_hide_inherited_secrets(team_org) -> None:
     org = team_org
     org_secret = plain("org-pd")
-    assert org.patch(org.org_id, {"integrations": {"pagerduty": {"api_key": org_secret, "from_email": "a@example.com"}}}).status_code == 200
+    assert org.patch(org.org_id, {"integrations": {"pagerduty": {"api_key": org_secret,
+        "from_email": "a@example.com"}}}).status_code == 200
     with org.team_client("sre") as reader:
         assert reader.get("/config/me").json()["effective_config"]["integrations"]["pagerduty"]["api_key"] == org_secret
         team_secret = plain("team-pd")

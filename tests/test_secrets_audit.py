@@ -7,7 +7,6 @@ import base64
 import secrets as pysecrets
 import uuid
 
-
 from config_service.auth.principal import Kind, Principal
 from config_service.db.engine import Database, make_engine
 from config_service.secrets.service import Vault, note_secret_read
@@ -21,8 +20,10 @@ def _vault() -> Vault:
 def test_note_secret_read_once_per_token_per_hour_across_instances(database_url: str, db) -> None:
     org_id = unique_id("audit")
     token_id = uuid.uuid4()
-    principal = Principal(Kind.TEAM, org_id=org_id, node_id="sre", token_id=token_id, scopes=frozenset({"secrets:read"}))
-    other = Principal(Kind.TEAM, org_id=org_id, node_id="sre", token_id=uuid.uuid4(), scopes=frozenset({"secrets:read"}))
+    principal = Principal(Kind.TEAM, org_id=org_id, node_id="sre", token_id=token_id,
+        scopes=frozenset({"secrets:read"}))
+    other = Principal(Kind.TEAM, org_id=org_id, node_id="sre", token_id=uuid.uuid4(),
+        scopes=frozenset({"secrets:read"}))
 
     async def run() -> list[bool]:
         database = Database(make_engine(database_url, pool_size=2))

@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 
 from config_service.db.urls import libpq_url
-from config_service.kit.secrets import MASK
+from config_service.kit.secret_leaves import MASK
 from tests.support import ServerProcess, clean_env, new_keys, unique_id
 
 
@@ -31,7 +31,8 @@ def debug_server(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProc
 def every_row_of_every_table(database_url: str) -> str:
     with psycopg.connect(libpq_url(database_url)) as conn:
         tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"
         )]
         assert {"node_configurations", "node_config_versions", "audit_events", "org_keys"} <= set(tables)
         chunks = []
@@ -61,7 +62,8 @@ def test_no_plaintext_secret_anywhere(debug_server, database_url: str) -> None:
     call(admin, "POST", "/admin/orgs", 201, json={"org_id": org_id})
     call(admin, "POST", node, 201, json={"node_id": "sre"})
     issued = call(admin, "POST", f"/admin/orgs/{org_id}/teams/sre/tokens", 201,
-                  json={"description": "agent", "scopes": ["config:read", "config:write", "secrets:read", "runs:write"]})
+                  json={"description": "agent", "scopes": ["config:read", "config:write", "secrets:read",
+                      "runs:write"]})
     team = httpx.Client(base_url=server.api, timeout=30, headers={"Authorization": f"Bearer {issued.json()['token']}"})
 
     # Writes at org level (catalog fields and a $secret) and team level, then patches.
@@ -74,8 +76,10 @@ def test_no_plaintext_secret_anywhere(debug_server, database_url: str) -> None:
         "tools": {"deploy": {"token": {"$secret": secret["team_custom"]}}}}}).json()["version"]
     call(admin, "PATCH", f"{node}/{org_id}/config", json={"config": {"integrations": {
         "coralogix": {"api_key": secret["org_coralogix_v2"]}}, "model": "gpt-4.1"}})
-    call(team, "PATCH", "/config/me", json={"config": {"integrations": {"slack": {"bot_token": secret["team_slack_v2"]}}}})
-    call(team, "PATCH", "/config/me", content=json.dumps([{"op": "replace", "path": "/integrations/slack/default_channel_id",
+    call(team, "PATCH", "/config/me",
+        json={"config": {"integrations": {"slack": {"bot_token": secret["team_slack_v2"]}}}})
+    call(team, "PATCH", "/config/me", content=json.dumps([{"op": "replace",
+        "path": "/integrations/slack/default_channel_id",
                                                            "value": "C2"}]),
          headers={"Content-Type": "application/json-patch+json"})
     # Rollback both ways.

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from config_service.db import migrate
+from config_service import bootstrap
 from config_service.db.urls import libpq_url
 from config_service.kit import crypto
-from config_service.kit.secrets import MASK
+from config_service.kit.secret_leaves import MASK
 from tests.support import ROOT, ServerProcess, clean_env, new_keys
 
 
@@ -28,7 +28,7 @@ def rotate(database_url: str, new: str, old: str, *extra: str) -> subprocess.Com
 
 
 def test_rotate_master_key_under_load(fresh_database: str, tmp_path: Path) -> None:
-    migrate.upgrade(fresh_database)
+    bootstrap.upgrade(fresh_database)
     keys = new_keys()
     old_key, new_key = keys["SECRETS_KEY"], base64.b64encode(pysecrets.token_bytes(32)).decode()
     base_env = clean_env() | keys | {"DATABASE_URL": fresh_database, "CONFIG_SERVICE_ENV": "production"}
@@ -65,7 +65,8 @@ def test_rotate_master_key_under_load(fresh_database: str, tmp_path: Path) -> No
                     problems.append(f"read {response.status_code}")
                     continue
                 effective = response.json()["effective_config"]
-                if effective["integrations"]["openai"]["api_key"] != org_secret or effective["deploy"]["token"] != team_secret:
+                integration_key = effective["integrations"]["openai"]["api_key"]
+                if integration_key != org_secret or effective["deploy"]["token"] != team_secret:
                     problems.append("a read lost its plaintext")
                 rolling = effective.get("rolling")
                 if rolling is not None and not rolling.startswith("roll-"):
@@ -124,7 +125,8 @@ def test_rotate_master_key_under_load(fresh_database: str, tmp_path: Path) -> No
             assert effective["rolling"] == written[-1]
             # history survived re-encryption: restoring an old secret brings its plaintext back
             history = team.get("/config/me/history", params={"limit": 3}).json()["items"]
-            response = team.post("/config/me/rollback", json={"version": history[-1]["version"], "restore_secrets": True})
+            response = team.post("/config/me/rollback", json={"version": history[-1]["version"],
+                "restore_secrets": True})
             assert response.status_code == 200, response.text
             assert team.get("/config/me").json()["effective_config"]["rolling"] in written
     finally:

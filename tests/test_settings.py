@@ -14,6 +14,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
+from config_service import bootstrap
 from config_service.db import migrate
 from config_service.db.engine import make_engine
 from config_service.db.urls import libpq_url
@@ -122,7 +123,7 @@ def test_a_newer_release_refuses_an_older_schema(fresh_database: str, tmp_path: 
     Honest simulation: this tree has one migration, so "a schema older than supported" needs a
     release that knows a later one. The copy adds a real (empty) migration after head.
     """
-    migrate.upgrade(fresh_database)  # release N's schema
+    bootstrap.upgrade(fresh_database)  # release N's schema
     head = migrate.head_revision()
     package = copy_package(tmp_path)
     (package / "alembic" / "versions" / "29990101_9999_next_release.py").write_text(
@@ -146,7 +147,7 @@ def test_a_newer_release_refuses_an_older_schema(fresh_database: str, tmp_path: 
 
 def test_this_release_runs_on_a_newer_schema(fresh_database: str, tmp_path: Path) -> None:
     """Expand/contract: a revision this release does not know belongs to a newer release; run on it."""
-    migrate.upgrade(fresh_database)
+    bootstrap.upgrade(fresh_database)
     with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'ffff_future'")
     env = clean_env() | new_keys() | {"DATABASE_URL": fresh_database}

@@ -267,7 +267,8 @@ def test_expired_revoked_malformed_and_unknown_tokens_get_the_same_401(org, admi
     # the same on an admin path
     admin_ref = httpx.get(server.api + f"/admin/orgs/{org.org_id}/nodes")
     for name in ("expired org admin", "revoked org admin", "unknown org admin", "malformed four parts"):
-        response = httpx.get(server.api + f"/admin/orgs/{org.org_id}/nodes", headers={"Authorization": credentials[name]})
+        response = httpx.get(server.api + f"/admin/orgs/{org.org_id}/nodes",
+            headers={"Authorization": credentials[name]})
         assert response.status_code == 401 and response.content == admin_ref.content, name
     # the one valid token still works, and a rejected token never appears in the body
     with org.client(valid["token"]) as team:
@@ -287,7 +288,8 @@ def test_only_hmac_digests_are_stored(org, admin, db, server_keys):
     for table, issued in (("team_tokens", team), ("org_admin_tokens", org_admin)):
         token = issued["token"]
         random = token.rsplit(".", 1)[1]
-        row = db.execute(f"SELECT t::text, token_hash, token_hint FROM {table} t WHERE id = %s", (issued["id"],)).fetchone()
+        row = db.execute(f"SELECT t::text, token_hash, token_hint FROM {table} t WHERE id = %s", (issued["id"],
+            )).fetchone()
         assert row is not None
         text, token_hash, token_hint = row
         assert token not in text and random not in text
@@ -502,7 +504,8 @@ def test_auth_me_internal_service(server, server_keys, how):
 
 
 def test_auth_me_rejects_a_wrong_internal_header(server, server_keys):
-    response = httpx.get(server.api + "/auth/me", headers={"X-Internal-Service": server_keys["INTERNAL_SERVICE_TOKEN"] + "x"})
+    response = httpx.get(server.api + "/auth/me",
+        headers={"X-Internal-Service": server_keys["INTERNAL_SERVICE_TOKEN"] + "x"})
     assert response.status_code == 401
     # the admin token is not an internal-service token
     response = httpx.get(server.api + "/auth/me", headers={"X-Internal-Service": server_keys["ADMIN_TOKEN"]})

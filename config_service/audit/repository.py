@@ -10,20 +10,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit.schemas import AuditFilter
 from config_service.db import raw
+from config_service.db.engine import after_commit
+from config_service.kit.changelog import CHANNEL, ChangeEvent
 from config_service.models import AuditEvent
 
-NOTIFY_CHANNEL = "config_service_changes"
-
-
 # `e`: the event inserted (parameters `e_*`), for a statement's WITH list; and its notification
-EVENT_CTE = """
+_EVENT_CTE = """
     e AS (
         INSERT INTO audit_events (org_id, actor, action, target_type, target_id, details)
-        VALUES (%(e_org_id)s, %(e_actor)s, %(e_action)s, %(e_target_type)s, %(e_target_id)s, CAST(%(e_details)s AS jsonb))
+        VALUES (%(e_org_id)s, %(e_actor)s, %(e_action)s, %(e_target_type)s, %(e_target_id)s,
+                CAST(%(e_details)s AS jsonb))
         RETURNING id, xid
     )"""
-EVENT_COLUMNS = "e.id, e.xid, pg_notify(%(e_channel)s, e.id::text)"
-_INSERT_AND_NOTIFY = "WITH " + EVENT_CTE + " SELECT " + EVENT_COLUMNS + " FROM e"
+_EVENT_COLUMNS = "e.id, e.xid, pg_notify(%(e_channel)s, e.id::text)"
+_INSERT_AND_NOTIFY = "WITH " + _EVENT_CTE + " SELECT " + _EVENT_COLUMNS + " FROM e"
 
 
 def event_statement(
@@ -37,15 +37,13 @@ def event_statement(
     details: dict[str, Any],
 ) -> raw.Statement:
     """Insert one event and NOTIFY its id in one statement: PostgreSQL delivers the
-    notification only if the transaction commits. Once run, the event is also noted on the
-    session so this process can apply it the moment the transaction commits (read-your-writes)."""
+    notification only if the transaction commits. Once run, the event is handed to this
+    process's change feed the moment the transaction commits (read-your-writes). The statement
+    can also be folded into a larger one (`raw.Statement.cte`)."""
 
     def note(rows: list[Any]) -> None:
-        (row,) = rows  # EVENT_COLUMNS: id, xid, …
-        session.info.setdefault("events", []).append(
-            {"id": row.id, "xid": row.xid, "org_id": org_id, "action": action, "target_type": target_type,
-             "target_id": target_id, "details": details}
-        )
+        (row,) = rows  # _EVENT_COLUMNS: id, xid, …
+        after_commit(session, ChangeEvent(row.id, row.xid, org_id, action, target_type, target_id, details))
 
     params = {
         "e_org_id": org_id,
@@ -54,9 +52,9 @@ def event_statement(
         "e_target_type": target_type,
         "e_target_id": target_id,
         "e_details": orjson.dumps(details).decode(),
-        "e_channel": NOTIFY_CHANNEL,
+        "e_channel": CHANNEL,
     }
-    return raw.Statement(_INSERT_AND_NOTIFY, params, note)
+    return raw.Statement(_INSERT_AND_NOTIFY, params, note, cte=_EVENT_CTE, columns=_EVENT_COLUMNS)
 
 
 async def list_events(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 from typing import Any
@@ -14,7 +13,7 @@ from config_service.audit import repository
 from config_service.audit.schemas import AuditEventOut, AuditFilter, AuditPage
 from config_service.auth.principal import Principal
 from config_service.db import raw
-from config_service.errors import InvalidRequest
+from config_service.kit import paging
 
 ACTIONS = (
     "org.created",
@@ -64,21 +63,6 @@ def event(
     )
 
 
-def _encode_cursor(event_id: int) -> str:
-    return base64.urlsafe_b64encode(f"a:{event_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        kind, value = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 1)
-        if kind != "a" or not value.isascii() or not value.isdigit() or int(value) >= 2**63:
-            raise ValueError
-        return int(value)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not one this service issued", path="cursor") from None
-
-
 def _out(event: Any) -> AuditEventOut:
     return AuditEventOut.model_validate(event, from_attributes=True)
 
@@ -86,11 +70,10 @@ def _out(event: Any) -> AuditEventOut:
 async def list_events(
     session: AsyncSession, org_id: str, flt: AuditFilter, *, limit: int, cursor: str | None
 ) -> AuditPage:
-    before_id = _decode_cursor(cursor) if cursor else None
-    rows = await repository.list_events(session, org_id, flt, before_id=before_id, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = _encode_cursor(rows[-1].id) if more and rows else None
+    before_id = paging.decode_event_cursor(cursor) if cursor else None
+    found = await repository.list_events(session, org_id, flt, before_id=before_id, limit=limit + 1)
+    rows, more = paging.page(found, limit)
+    next_cursor = paging.event_cursor(rows[-1].id) if more else None
     return AuditPage(items=[_out(row) for row in rows], next_cursor=next_cursor)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from config_service.auth import policy
-from config_service.auth.principal import Kind, Principal
+from config_service.auth.principal import Kind, Principal, Scope, TeamCaller
 from config_service.context import AppContext
 from config_service.errors import InvalidRequest, Unauthenticated
 from config_service.kit import tokens as tk
@@ -90,27 +90,80 @@ async def global_admin(request: Request, principal: AnyPrincipal) -> Principal:
     return principal
 
 
+async def any_admin(principal: AnyPrincipal) -> Principal:
+    policy.require_admin(principal)
+    return principal
+
+
 async def org_admin(request: Request, principal: AnyPrincipal) -> Principal:
     policy.require_org_admin(principal, request.path_params["org_id"])
     _path_ids(request)
     return principal
 
 
-async def team(principal: AnyPrincipal) -> Principal:
-    policy.require_team(principal)
-    return principal
-
-
 async def node_reader(request: Request, principal: AnyPrincipal) -> Principal:
     """Admin of the org, or the team token of the node in the path (`config:read`)."""
     policy.require_node_reader(
-        principal, request.path_params["org_id"], request.path_params["node_id"], "config:read"
+        principal, request.path_params["org_id"], request.path_params["node_id"], Scope.CONFIG_READ
     )
     _path_ids(request)
     return principal
 
 
+async def team_reader(principal: AnyPrincipal) -> TeamCaller:
+    return policy.team_caller(principal, Scope.CONFIG_READ)
+
+
+async def team_writer(principal: AnyPrincipal) -> TeamCaller:
+    return policy.team_caller(principal, Scope.CONFIG_WRITE)
+
+
+async def run_writer(principal: AnyPrincipal) -> Principal:
+    policy.require_run_writer(principal)
+    return principal
+
+
+async def run_reader(principal: AnyPrincipal) -> Principal:
+    policy.require_run_reader(principal)
+    return principal
+
+
+async def internal(principal: AnyPrincipal) -> Principal:
+    policy.require_internal(principal)
+    return principal
+
+
+async def internal_or_admin(principal: AnyPrincipal) -> Principal:
+    policy.require_internal_or_admin(principal)
+    return principal
+
+
+async def exchanger(principal: AnyPrincipal) -> Principal:
+    policy.require_exchanger(principal)
+    return principal
+
+
+async def routing_caller(principal: AnyPrincipal) -> Principal:
+    policy.require_routing_caller(principal)
+    return principal
+
+
+# What each route needs, stated in its signature (a route without one of these is public: the
+# route test in tests/test_auth_matrix.py keeps that list short and explicit).
 GlobalAdmin = Annotated[Principal, Depends(global_admin)]
+AnyAdmin = Annotated[Principal, Depends(any_admin)]
 OrgAdmin = Annotated[Principal, Depends(org_admin)]
-Team = Annotated[Principal, Depends(team)]
 NodeReader = Annotated[Principal, Depends(node_reader)]
+TeamReader = Annotated[TeamCaller, Depends(team_reader)]
+TeamWriter = Annotated[TeamCaller, Depends(team_writer)]
+RunWriter = Annotated[Principal, Depends(run_writer)]
+RunReader = Annotated[Principal, Depends(run_reader)]
+Internal = Annotated[Principal, Depends(internal)]
+InternalOrAdmin = Annotated[Principal, Depends(internal_or_admin)]
+Exchanger = Annotated[Principal, Depends(exchanger)]
+RoutingCaller = Annotated[Principal, Depends(routing_caller)]
+# every dependency above, by the policy decision it makes (the matrix test covers each)
+AUTH_DEPENDENCIES = (
+    global_admin, any_admin, org_admin, node_reader, team_reader, team_writer, run_writer, run_reader, internal,
+    internal_or_admin, exchanger, routing_caller,
+)

@@ -24,7 +24,7 @@ class Me(BaseModel):
 async def auth_me(principal: AnyPrincipal) -> Me:
     """The calling principal. Admins hold every team scope within their reach."""
     scopes = sorted(principal.scopes) if principal.kind == "team" else (
-        sorted(ALL_SCOPES) if principal.is_admin else []
+        sorted(str(scope) for scope in ALL_SCOPES) if principal.is_admin else []
     )
     return Me(
         role=principal.role,

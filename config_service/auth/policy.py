@@ -1,9 +1,17 @@
-"""Every authorisation decision, in one place (DESIGN §4). Tested as a matrix."""
+"""Every authorisation decision, in one place (DESIGN §4). Tested as a matrix (tests/test_auth_matrix.py).
+
+Routes state what they need with the `Annotated` dependencies of `auth.dependencies`, each of
+which calls one `require_*` here before the handler runs; the few decisions that depend on
+what a request names (a run's owner, a lookup's org) or on a row (a run) are the functions
+below the dependencies' ones, called by the code that has those values.
+"""
 
 from __future__ import annotations
 
-from config_service.auth.principal import Kind, Principal
+from config_service.auth.principal import Kind, Principal, Scope, TeamCaller
 from config_service.errors import Forbidden, InsufficientScope, InvalidRequest
+
+# ---- what the route dependencies decide -----------------------------------------------------------
 
 
 def require_global_admin(principal: Principal) -> None:
@@ -28,17 +36,19 @@ def require_org_admin(principal: Principal, org_id: str) -> None:
     raise Forbidden("this call needs an admin token")
 
 
-def require_team(principal: Principal, scope: str | None = None) -> None:
-    """A team token (optionally with `scope`), acting on its own node."""
-    if principal.kind is not Kind.TEAM:
-        raise Forbidden("this call needs a team token; admins use /admin/orgs/{org}/nodes/{node}/…")
-    if scope is not None:
-        require_scope(principal, scope)
-
-
 def require_scope(principal: Principal, scope: str) -> None:
     if principal.kind is Kind.TEAM and scope not in principal.scopes:
         raise InsufficientScope(f"this token lacks the '{scope}' scope")
+
+
+def team_caller(principal: Principal, scope: Scope) -> TeamCaller:
+    """A team token holding `scope`, acting on its own node (`/config/me…`)."""
+    if principal.kind is not Kind.TEAM:
+        raise Forbidden("this call needs a team token; admins use /admin/orgs/{org}/nodes/{node}/…")
+    require_scope(principal, scope)
+    if principal.org_id is None or principal.node_id is None:
+        raise RuntimeError("a team principal without its org and node")
+    return TeamCaller(principal, principal.org_id, principal.node_id)
 
 
 def require_node_reader(principal: Principal, org_id: str, node_id: str, scope: str) -> None:
@@ -51,29 +61,78 @@ def require_node_reader(principal: Principal, org_id: str, node_id: str, scope: 
     require_org_admin(principal, org_id)
 
 
+def require_internal(principal: Principal) -> None:
+    if principal.kind is not Kind.INTERNAL:
+        raise Forbidden("this call needs the internal service token")
+
+
 def require_internal_or_admin(principal: Principal) -> None:
     if principal.kind in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
         return
     raise Forbidden("this call needs the internal service token or the global admin token")
 
 
-def require_internal(principal: Principal) -> None:
-    if principal.kind is not Kind.INTERNAL:
-        raise Forbidden("this call needs the internal service token")
+def require_exchanger(principal: Principal) -> None:
+    """Exchanging for a short-lived team token (DESIGN §9)."""
+    if principal.kind not in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
+        raise Forbidden("only the internal service token or the global admin can exchange for a team token")
+
+
+def require_routing_caller(principal: Principal) -> None:
+    """Routing lookups: the internal service, the global admin, or an org admin (in its org, `lookup_org`)."""
+    if principal.kind not in (Kind.INTERNAL, Kind.GLOBAL_ADMIN, Kind.ORG_ADMIN):
+        raise Forbidden("routing lookups need the internal service token or an admin token")
 
 
 def require_run_writer(principal: Principal) -> None:
     """Recording and finishing runs: a team token with `runs:write`, or the internal token."""
     if principal.kind is Kind.TEAM:
-        require_scope(principal, "runs:write")
+        require_scope(principal, Scope.RUNS_WRITE)
     elif principal.kind is not Kind.INTERNAL:
         raise Forbidden("runs are recorded with a team token (runs:write) or the internal service token")
+
+
+def require_run_reader(principal: Principal) -> None:
+    """Reading runs: every kind of principal, each within its reach (`run_reader`, `may_see_run`)."""
+
+
+# ---- decisions on what a request names or a row holds ---------------------------------------------
+
+
+def may_reveal(principal: Principal, secrets: str | None = None) -> bool:
+    """May this caller see plaintext secrets? Only a team token with `secrets:read`, and only in
+    its own effective config (every other read, admins' included, is masked) — and not when the
+    read asks for `secrets=masked` (the console's and the CLI's displays)."""
+    return principal.kind is Kind.TEAM and Scope.SECRETS_READ in principal.scopes and secrets != "masked"
+
+
+def orgs_visible_to(principal: Principal) -> str | None:
+    """The one org an org admin lists; None: every org (the global admin)."""
+    return principal.org_id if principal.kind is Kind.ORG_ADMIN else None
+
+
+def lookup_org(principal: Principal, org_id: str | None, *, issue_token: bool) -> str | None:
+    """The org a routing lookup is confined to (None: any). An org admin's is always its own."""
+    if principal.kind is not Kind.ORG_ADMIN:
+        return org_id
+    org_id = org_id or principal.org_id
+    require_org_admin(principal, org_id or "")
+    if issue_token:
+        raise Forbidden("issue_token needs the internal service token or the global admin")
+    return org_id
+
+
+def may_bind_workspaces(principal: Principal) -> bool:
+    """Binding Slack workspaces to an org (`routing.slack_workspace_ids` of its root)."""
+    return principal.kind is Kind.GLOBAL_ADMIN
 
 
 def run_owner(principal: Principal, org_id: str | None, node_id: str | None) -> tuple[str, str]:
     """The (org, node) a new run belongs to: the team's own, or what the internal caller names."""
     require_run_writer(principal)
     if principal.kind is Kind.TEAM:
+        if principal.org_id is None or principal.node_id is None:
+            raise RuntimeError("a team principal without its org and node")
         if (org_id and org_id != principal.org_id) or (node_id and node_id != principal.node_id):
             raise Forbidden("a team token can only record runs of its own node")
         return principal.org_id, principal.node_id
@@ -85,15 +144,35 @@ def run_owner(principal: Principal, org_id: str | None, node_id: str | None) -> 
 def run_reader(principal: Principal, org_id: str | None, node_id: str | None) -> tuple[str, str | None]:
     """Which runs a principal lists: a team its own node's; the others name what they want."""
     if principal.kind is Kind.TEAM:
+        if principal.org_id is None:
+            raise RuntimeError("a team principal without its org")
         if (org_id and org_id != principal.org_id) or (node_id and node_id != principal.node_id):
             raise Forbidden("a team token can only read its own runs")
         return principal.org_id, principal.node_id
     if principal.kind is Kind.ORG_ADMIN:
         org_id = org_id or principal.org_id
-        require_org_admin(principal, org_id)
+        require_org_admin(principal, org_id or "")
+        assert org_id is not None  # require_org_admin passed: the admin's own org
         return org_id, node_id
     if not org_id:
         raise InvalidRequest("org_id is required for this token", path="org_id")
     if principal.kind is Kind.INTERNAL and not node_id:
         raise InvalidRequest("team_node_id is required for the internal token", path="team_node_id")
     return org_id, node_id
+
+
+def may_see_run(principal: Principal, org_id: str, node_id: str) -> bool:
+    """A run of (org, node): a team sees its own node's, an org admin its org's, the global admin
+    and the internal service every run. (Whether a team's node is still the run's is checked
+    by the runs service: a re-created node id never inherits old runs.)"""
+    if principal.kind is Kind.TEAM:
+        return principal.org_id == org_id and principal.node_id == node_id
+    if principal.kind is Kind.ORG_ADMIN:
+        return principal.org_id == org_id
+    return True
+
+
+def bound_to_node(principal: Principal) -> bool:
+    """A team token reaches one node as it exists now: a node id deleted and created again is
+    another node, whose token never sees the old one's runs."""
+    return principal.kind is Kind.TEAM

@@ -70,3 +70,13 @@ class Principal:
         if self.kind is Kind.INTERNAL:
             return ["routing:lookup", "tokens:exchange", "runs:write", "runs:read", "runs:cleanup"]
         return [f"node:{self.org_id}/{self.node_id}:{scope}" for scope in sorted(self.scopes)]
+
+
+@dataclass(frozen=True)
+class TeamCaller:
+    """A team token acting on its own node (the `/config/me…` routes): its principal, and the
+    org and node it reaches — never None, unlike a `Principal`'s."""
+
+    principal: Principal
+    org_id: str
+    node_id: str

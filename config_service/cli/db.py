@@ -19,7 +19,9 @@ def _database_url() -> str:
 
         resolve_database(settings)
     if not settings.database_url:
-        raise typer.BadParameter("DATABASE_URL is not set (or use CONFIG_SERVICE_ENV=development for the embedded server)")
+        raise typer.BadParameter(
+            "DATABASE_URL is not set (or use CONFIG_SERVICE_ENV=development for the embedded server)"
+        )
     return settings.database_url
 
 
@@ -44,10 +46,10 @@ def _alembic_errors() -> Iterator[None]:
 @app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations (and seed the integration catalog)."""
-    from config_service.db import migrate
+    from config_service import bootstrap
 
     with _alembic_errors():
-        migrate.upgrade(_database_url(), revision)
+        bootstrap.upgrade(_database_url(), revision)
     typer.echo(f"database at {revision}")
 
 

@@ -60,18 +60,16 @@ def serve(
     migrate: bool = typer.Option(False, "--migrate", help="Apply pending migrations first (always in development)"),
 ) -> None:
     """Serve the HTTP API."""
-    import uvicorn
-
-    from config_service.app import create_app
-    from config_service.db import migrate as migrations
-    from config_service.ops.logging import configure
-
     import psycopg
     import sqlalchemy.exc
-
+    import uvicorn
     from pydantic import ValidationError
 
+    from config_service import bootstrap
+    from config_service.app import create_app
+    from config_service.db import migrate as migrations
     from config_service.db.urls import DatabaseUrlError
+    from config_service.ops.logging import configure
 
     exit_normally_on_termination()
     try:
@@ -91,7 +89,7 @@ def serve(
     assert settings.database_url is not None
     try:
         if settings.is_development or migrate:
-            migrations.upgrade(settings.database_url)
+            bootstrap.upgrade(settings.database_url)
         else:
             problem = migrations.schema_problem(migrations.current_revision(settings.database_url))
             if problem:

@@ -31,11 +31,12 @@ def _database():
 
 @app.command()
 def prune(
-    older_than: str = typer.Option(..., "--older-than", help="Delete runs created before now minus this age (e.g. 90d)"),
+    older_than: str = typer.Option(..., "--older-than",
+        help="Delete runs created before now minus this age (e.g. 90d)"),
     batch_size: int = typer.Option(5000, min=1, help="Rows deleted per transaction"),
 ) -> None:
     """Delete old runs in batches (each batch its own transaction), with a progress bar."""
-    from config_service.runs import repository
+    from config_service.runs import service
 
     cutoff = datetime.now(UTC) - parse_age(older_than)
 
@@ -44,12 +45,12 @@ def prune(
         deleted = 0
         try:
             async with db.transaction() as session:
-                total = await repository.count_older(session, cutoff)
+                total = await service.count_older(session, cutoff)
             with Progress() as progress:
                 task = progress.add_task(f"pruning runs before {cutoff:%Y-%m-%d %H:%M}", total=total or 1)
                 while True:
                     async with db.transaction() as session:
-                        n = await repository.prune_batch(session, cutoff, batch_size)
+                        n = await service.prune_batch(session, cutoff, batch_size)
                     deleted += n
                     progress.update(task, advance=n)
                     if n < batch_size:

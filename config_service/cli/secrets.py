@@ -11,7 +11,8 @@ app = typer.Typer(help="Secrets: master-key rotation.", no_args_is_help=True)
 
 @app.command("rotate-key")
 def rotate_key(
-    reencrypt: bool = typer.Option(False, "--reencrypt", help="Also re-encrypt every secret under a new data key per org"),
+    reencrypt: bool = typer.Option(False, "--reencrypt",
+        help="Also re-encrypt every secret under a new data key per org"),
 ) -> None:
     """Rewrap every org data key under SECRETS_KEY (the old master key given as SECRETS_KEY_PREVIOUS).
 

@@ -6,21 +6,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from config_service.auth import policy
 from config_service.auth.dependencies import Context, NodeReader
-from config_service.auth.principal import Scope
-from config_service.compat.legacy import DEPRECATION_HEADERS
 from config_service.configs import service as configs
-from config_service.configs.endpoints import BeforeVersion, effective_response, history_page
-from config_service.http import json_response
+from config_service.configs.endpoints import BeforeVersion, history_page
+from config_service.http import DEPRECATION_HEADERS, json_response
+from config_service.live.reads import effective_response
 
 router = APIRouter(prefix="/config/orgs/{org_id}/nodes/{node_id}", tags=["compatibility"], deprecated=True)
 
 
 @router.get("/effective", operation_id="legacy_effective")
-async def legacy_effective(ctx: Context, request: Request, principal: NodeReader, org_id: str, node_id: str) -> Response:
+async def legacy_effective(
+    ctx: Context, request: Request, principal: NodeReader, org_id: str, node_id: str
+) -> Response:
     """= `GET /admin/orgs/{org}/nodes/{node}/effective` (or the team's `/config/me`)."""
-    reveal = principal.kind == "team" and Scope.SECRETS_READ in principal.scopes
-    response = await effective_response(ctx, request, org_id, node_id, reveal=reveal, principal=principal)
+    response = await effective_response(
+        ctx, request, org_id, node_id, reveal=policy.may_reveal(principal), principal=principal
+    )
     response.headers.update(DEPRECATION_HEADERS)
     return response
 

@@ -44,7 +44,7 @@ def _join(base: str, relative: str) -> str:
 
 def check_shape(value: Any, *, at: str = "", depth_used: int = 0) -> None:
     """Refuse `value`, to be placed `depth_used` levels down at pointer `at`, if it breaks the limits."""
-    problem = jsondoc.find_shape_problem(value, max_depth=jsondoc.MAX_DEPTH - depth_used)
+    problem = jsondoc.find_shape_problem(value, max_depth=jsondoc.MAX_JSON_NESTING - depth_used)
     if problem is not None:
         relative, message = problem
         path = _join(at, relative)
@@ -61,7 +61,8 @@ class MergePatch:
     def apply(self, own: dict[str, Any]) -> dict[str, Any]:
         # a patch object at depth n always creates an object at depth n: the patch obeys the same limits
         check_shape(self.patch)
-        return merge(own, self.patch)
+        merged: dict[str, Any] = merge(own, self.patch)  # an object merged with an object: an object
+        return merged
 
 
 def _pointer_depth(pointer: Any) -> int | None:

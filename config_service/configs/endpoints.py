@@ -2,110 +2,57 @@
 
 from __future__ import annotations
 
-import asyncio
-import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from config_service.auth import policy
-from config_service.auth.dependencies import Context, OrgAdmin, Team
-from config_service.auth.principal import Principal, Scope
-from config_service.compat.legacy import DEPRECATION_HEADERS
+from config_service.auth.dependencies import Context, OrgAdmin, TeamReader, TeamWriter
+from config_service.auth.principal import Principal
 from config_service.configs import locks, service
-from config_service.configs.changes import Rollback
-from config_service.configs.requests import WriteRequest, parse_patch, parse_put
+from config_service.configs.changes import Change, Rollback
+from config_service.configs.preconditions import Precondition, none_match, parse_tags
+from config_service.configs.requests import MERGE_TYPES, WriteRequest, parse_patch, parse_put
 from config_service.configs.schemas import (
+    PREVIEW_BODY_DOC,
     EffectiveView,
     HistoryItem,
     HistoryPage,
     LocksView,
     LocksWrite,
     OwnView,
+    PreviewRollback,
+    PreviewView,
     RawView,
     RollbackRequest,
     VersionDiff,
     WriteResult,
 )
-from config_service.configs.validators import Precondition, none_match, parse_tags
 from config_service.context import AppContext
-from config_service.errors import InvalidRequest, NotFound
-from config_service.http import json_body, json_response, quoted
+from config_service.errors import InvalidRequest
+from config_service.http import DEPRECATION_HEADERS, json_body, json_response, media_type, quoted
+from config_service.kit import paging
+from config_service.live.reads import effective_response
 
 team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
 admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Wait = Annotated[float | None, Query(ge=0, le=60, description="Long poll: seconds to wait for a change (≤ 60)")]
-MAX_VERSION = 2**31 - 1  # versions are INT columns
-BeforeVersion = Annotated[int | None, Query(ge=1, le=MAX_VERSION)]
-VersionPath = Annotated[int, Path(ge=1, le=MAX_VERSION, description="An own-config version")]
-FromVersion = Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION, description="The version to diff from")]
+BeforeVersion = Annotated[int | None, Query(ge=1, le=paging.MAX_VERSION)]
+VersionPath = Annotated[int, Path(ge=1, le=paging.MAX_VERSION, description="An own-config version")]
+FromVersion = Annotated[int, Query(alias="from", ge=1, le=paging.MAX_VERSION, description="The version to diff from")]
 ToVersion = Annotated[
     int | None,
-    Query(alias="to", ge=1, le=MAX_VERSION, description="The version to diff to (default: the current one)"),
+    Query(alias="to", ge=1, le=paging.MAX_VERSION, description="The version to diff to (default: the current one)"),
 ]
 Secrets = Annotated[
     Literal["masked"] | None,
     Query(description="`masked`: mask secrets even for a token with `secrets:read` (no `secrets.read` audit)"),
 ]
-_CURSOR = re.compile(r"[0-9]{1,10}")
 
 
 # ---- shared handlers -------------------------------------------------------------------
-
-
-async def effective_response(
-    ctx: AppContext,
-    request: Request,
-    org_id: str,
-    node_id: str,
-    *,
-    reveal: bool,
-    wait: float | None = None,
-    principal: Principal | None = None,
-) -> Response:
-    """The effective view, from the live cache. With `wait` and an `If-None-Match` naming the
-    current etag, hold the request (long poll) until the config changes or the wait ends (304)."""
-    live = ctx.live
-    inm = request.headers.get("if-none-match")
-    view = await live.effective(org_id, node_id, reveal=reveal)
-    if wait and none_match(inm, view.etag):
-        view = await _long_poll(ctx, org_id, node_id, view, inm, wait, reveal=reveal)
-    headers = {"ETag": quoted(view.etag)}
-    if reveal:
-        headers["Cache-Control"] = "no-store"
-    if none_match(inm, view.etag):
-        return Response(status_code=304, headers=headers)
-    if reveal and principal is not None:
-        await live.note_plaintext_read(principal, view)
-    return Response(content=view.body, media_type="application/json", headers=headers)
-
-
-async def _long_poll(ctx: AppContext, org_id: str, node_id: str, view, inm: str | None, wait: float, *, reveal: bool):
-    live = ctx.live
-    watcher = live.hub.register(org_id, node_id, view.hierarchy, None)
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        # re-read after registering, so a change between the first read and now is not missed
-        view = await live.effective(org_id, node_id, reveal=reveal)
-        while none_match(inm, view.etag) and watcher.closed is None:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                await asyncio.wait_for(watcher.changed.wait(), remaining)
-            except TimeoutError:
-                break
-            watcher.changed.clear()
-            if watcher.closed is None:
-                view = await live.effective(org_id, node_id, reveal=reveal)
-    finally:
-        live.hub.unregister(watcher)
-    if watcher.closed == "gone":
-        raise NotFound(f"node '{node_id}' was deleted or moved while waiting")
-    return view
 
 
 async def write_response(
@@ -146,10 +93,7 @@ async def history_page(
     include_full: bool,
 ) -> HistoryPage:
     if cursor is not None:
-        # ASCII digits only: str.isdigit() accepts '²', which int() then refuses
-        if _CURSOR.fullmatch(cursor) is None or int(cursor) > MAX_VERSION:
-            raise InvalidRequest("cursor is not one this service issued", path="cursor")
-        before_version = int(cursor)
+        before_version = paging.decode_version_cursor(cursor)
     async with ctx.db.transaction() as session:
         return await service.history(
             session, org_id, node_id, limit=limit, before_version=before_version, include_full=include_full
@@ -162,86 +106,86 @@ async def history_page(
 @team_router.get("", response_model=EffectiveView, operation_id="config_me_get")
 @team_router.get("/effective", response_model=EffectiveView, operation_id="config_me_effective")
 async def get_me(
-    ctx: Context, request: Request, principal: Team, wait: Wait = None, secrets: Secrets = None
+    ctx: Context, request: Request, caller: TeamReader, wait: Wait = None, secrets: Secrets = None
 ) -> Response:
     """The team's effective config. Plaintext secrets only with `secrets:read` (then `no-store`),
     unless `secrets=masked`. `If-None-Match` → 304; with `wait=<s ≤ 60>` as well, a long poll that
     answers 200 as soon as the effective config changes, or 304 when the wait ends."""
-    policy.require_scope(principal, Scope.CONFIG_READ)
-    reveal = Scope.SECRETS_READ in principal.scopes and secrets != "masked"
     return await effective_response(
-        ctx, request, principal.org_id, principal.node_id, reveal=reveal, wait=wait, principal=principal
+        ctx, request, caller.org_id, caller.node_id, reveal=policy.may_reveal(caller.principal, secrets), wait=wait,
+        principal=caller.principal,
     )
 
 
 @team_router.get("/raw", response_model=RawView, operation_id="config_me_raw")
-async def get_me_raw(ctx: Context, principal: Team) -> RawView:
-    policy.require_scope(principal, Scope.CONFIG_READ)
+async def get_me_raw(ctx: Context, caller: TeamReader) -> RawView:
     async with ctx.db.transaction() as session:
-        return await service.read_raw(session, principal.org_id, principal.node_id)
+        return await service.read_raw(session, caller.org_id, caller.node_id)
 
 
 @team_router.patch("", response_model=WriteResult, operation_id="config_me_patch")
-async def patch_me(ctx: Context, request: Request, principal: Team) -> Response:
+async def patch_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
     """Merge patch (`application/json`, `application/merge-patch+json`: `{"config": …}`) or
     RFC 6902 (`application/json-patch+json`). `If-Match`: the effective etag or `"v<version>"`."""
-    policy.require_scope(principal, Scope.CONFIG_WRITE)
     parsed = await parse_patch(request)
-    return await write_response(ctx, request, principal, principal.org_id, principal.node_id, parsed, own_resource=False)
+    return await write_response(
+        ctx, request, caller.principal, caller.org_id, caller.node_id, parsed, own_resource=False
+    )
 
 
 @team_router.put("", response_model=WriteResult, operation_id="config_me_put")
-async def put_me(ctx: Context, request: Request, principal: Team) -> Response:
+async def put_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
     """Replace the own config (`null` values are tombstones). Legacy `{"patch": …}` = PATCH."""
-    policy.require_scope(principal, Scope.CONFIG_WRITE)
     parsed = await parse_put(request)
-    return await write_response(ctx, request, principal, principal.org_id, principal.node_id, parsed, own_resource=False)
+    return await write_response(
+        ctx, request, caller.principal, caller.org_id, caller.node_id, parsed, own_resource=False
+    )
 
 
 @team_router.get("/history", response_model=HistoryPage, operation_id="config_me_history")
 async def get_me_history(
     ctx: Context,
-    principal: Team,
+    caller: TeamReader,
     limit: Limit = 50,
     before_version: BeforeVersion = None,
     cursor: str | None = None,
     include_full: bool = False,
 ) -> HistoryPage:
-    policy.require_scope(principal, Scope.CONFIG_READ)
-    return await history_page(ctx, principal.org_id, principal.node_id, limit, before_version, cursor, include_full)
+    return await history_page(ctx, caller.org_id, caller.node_id, limit, before_version, cursor, include_full)
 
 
 @team_router.get("/history/{version}", response_model=HistoryItem, operation_id="config_me_version")
-async def get_me_version(ctx: Context, principal: Team, version: VersionPath) -> HistoryItem:
+async def get_me_version(ctx: Context, caller: TeamReader, version: VersionPath) -> HistoryItem:
     """One version of the own config, with its full content (secrets masked)."""
-    policy.require_scope(principal, Scope.CONFIG_READ)
     async with ctx.db.transaction() as session:
-        return await service.version_item(session, principal.org_id, principal.node_id, version)
+        return await service.version_item(session, caller.org_id, caller.node_id, version)
 
 
 @team_router.get("/diff", response_model=VersionDiff, operation_id="config_me_diff")
 async def get_me_diff(
-    ctx: Context, principal: Team, from_version: FromVersion, to_version: ToVersion = None
+    ctx: Context, caller: TeamReader, from_version: FromVersion, to_version: ToVersion = None
 ) -> VersionDiff:
     """The RFC 6902 diff between two versions of the own config (`to` defaults to the current
     version; `from` > `to` gives the reverse diff). Secrets masked."""
-    policy.require_scope(principal, Scope.CONFIG_READ)
     async with ctx.db.transaction() as session:
-        return await service.version_diff(session, principal.org_id, principal.node_id, from_version, to_version)
+        return await service.version_diff(session, caller.org_id, caller.node_id, from_version, to_version)
 
 
 @team_router.post("/rollback", response_model=WriteResult, operation_id="config_me_rollback")
-async def rollback_me(ctx: Context, request: Request, principal: Team) -> Response:
-    policy.require_scope(principal, Scope.CONFIG_WRITE)
+async def rollback_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
     parsed = await rollback_body(request)
-    return await write_response(ctx, request, principal, principal.org_id, principal.node_id, parsed, own_resource=False)
+    return await write_response(
+        ctx, request, caller.principal, caller.org_id, caller.node_id, parsed, own_resource=False
+    )
 
 
 # ---- admin --------------------------------------------------------------------------------
 
 
 @admin_router.get("/config", response_model=OwnView, operation_id="node_config_get")
-async def get_node_config(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
+async def get_node_config(
+    ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
+) -> Response:
     """The node's own config (secrets masked). `ETag: "<version>"`."""
     async with ctx.db.transaction() as session:
         view = await service.read_own(session, org_id, node_id)
@@ -252,13 +196,17 @@ async def get_node_config(ctx: Context, request: Request, principal: OrgAdmin, o
 
 
 @admin_router.patch("/config", response_model=WriteResult, operation_id="node_config_patch")
-async def patch_node_config(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
+async def patch_node_config(
+    ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
+) -> Response:
     parsed = await parse_patch(request)
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
 
 
 @admin_router.put("/config", response_model=WriteResult, operation_id="node_config_put")
-async def put_node_config(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
+async def put_node_config(
+    ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
+) -> Response:
     parsed = await parse_put(request)
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
 
@@ -269,6 +217,45 @@ async def rollback_node_config(
 ) -> Response:
     parsed = await rollback_body(request)
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
+
+
+async def preview_change(request: Request) -> Change:
+    """A PATCH body (merge patch or RFC 6902, by media type) or `{"rollback_to": N}`."""
+    if media_type(request) in MERGE_TYPES:
+        body = await json_body(request)
+        if isinstance(body, dict) and "rollback_to" in body:
+            if "config" in body:
+                raise InvalidRequest("give either 'config' or 'rollback_to', not both", path="")
+            parsed = PreviewRollback.model_validate(body)
+            return Rollback(parsed.rollback_to, parsed.restore_secrets)
+    return (await parse_patch(request)).change
+
+
+@team_router.post(
+    "/preview", response_model=PreviewView, operation_id="config_me_preview", openapi_extra=PREVIEW_BODY_DOC
+)
+async def preview_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
+    """Dry run of a write to the team's own config (needs `config:write`): the node and
+    descendants whose effective config would change, and every problem the write would meet."""
+    change = await preview_change(request)
+    async with ctx.db.transaction() as session:
+        view = await service.preview(session, ctx.keys, caller.principal, caller.org_id, caller.node_id, change)
+    return json_response(view)
+
+
+@admin_router.post(
+    "/config/preview", response_model=PreviewView, operation_id="node_config_preview", openapi_extra=PREVIEW_BODY_DOC
+)
+async def preview_node_config(
+    ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
+) -> Response:
+    """Dry run of a PATCH or rollback: the node and descendants whose effective config would
+    change (each with a masked RFC 6902 diff), and every lock, validation or routing problem
+    the write would meet (in `errors`, still 200). Writes nothing."""
+    change = await preview_change(request)
+    async with ctx.db.transaction() as session:
+        view = await service.preview(session, ctx.keys, principal, org_id, node_id, change)
+    return json_response(view)
 
 
 @admin_router.get("/effective", response_model=EffectiveView, operation_id="node_effective")

@@ -9,6 +9,7 @@ from config_service.audit import service as audit
 from config_service.auth.principal import Principal
 from config_service.configs import repository
 from config_service.configs.schemas import LocksView
+from config_service.db import locks as org_locks
 from config_service.errors import InvalidRequest, NotFound
 from config_service.kit.pointer import InvalidPointer, parse_pointer
 
@@ -25,7 +26,8 @@ def _check_locked_paths(paths: list[str]) -> list[str]:
         except InvalidPointer as exc:
             raise InvalidRequest(f"locked_paths[{index}]: {exc}", path=f"/locked_paths/{index}") from None
         if not tokens or any(t == "" for t in tokens):
-            raise InvalidRequest(f"locked_paths[{index}]: empty segments are not lockable", path=f"/locked_paths/{index}")
+            raise InvalidRequest(f"locked_paths[{index}]: empty segments are not lockable",
+                path=f"/locked_paths/{index}")
         if path not in cleaned:
             cleaned.append(path)
     return cleaned
@@ -42,7 +44,7 @@ async def set_locks(
     session: AsyncSession, principal: Principal, org_id: str, node_id: str, paths: list[str], reason: str | None
 ) -> LocksView:
     cleaned = _check_locked_paths(paths)
-    await repository.share_tree_lock(session, org_id)
+    await org_locks.lock_org(session, org_id, shared=True)  # no tree change moves the lineage under it
     row = await repository.lock_own(session, org_id, node_id)
     if row is None:
         raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from config_service.kit.jsondoc import canonical
+from config_service.kit.jsondoc import canonical, encoded_size
 from config_service.kit.pointer import ABSENT, get_path, parse_pointer, restore_path
 
 
@@ -77,6 +77,36 @@ class MergeState:
         return MergeState(effective, active)
 
 
+@dataclass(frozen=True)
+class Descendant:
+    """One node below another: its parent and its layer (own config, locks, version)."""
+
+    parent_node_id: str
+    layer: Layer
+
+
+def oversized(
+    node_id: str, state: MergeState, descendants: Sequence[Descendant], *, max_bytes: int
+) -> list[tuple[str, int]]:
+    """(node id, bytes) of every effective config above `max_bytes` in the subtree of `node_id`
+    (whose merged state is `state`; `descendants` parents before children), in that order."""
+    children: dict[str, list[Layer]] = {}
+    for item in descendants:
+        children.setdefault(item.parent_node_id, []).append(item.layer)
+    order = {node_id: 0} | {d.layer.node_id: i + 1 for i, d in enumerate(descendants)}
+    found: list[tuple[str, int]] = []
+    stack = [(node_id, state)]
+    while stack:
+        here_id, here = stack.pop()
+        size = encoded_size(here.effective)
+        if size > max_bytes:
+            found.append((here_id, size))
+        for child in children.get(here_id, ()):
+            stack.append((child.node_id, here.push(child)))
+    found.sort(key=lambda item: order[item[0]])
+    return found
+
+
 def effective_chain(layers: Sequence[Layer]) -> list[dict[str, Any]]:
     """The effective config of every node on the lineage, root first."""
     results: list[dict[str, Any]] = []
@@ -95,7 +125,17 @@ def effective_config(layers: Sequence[Layer]) -> dict[str, Any]:
     return state.effective
 
 
-def inherited_locks(ancestors: Sequence[Layer]) -> list[tuple[str, str]]:
+class Locking(Protocol):
+    """Whatever names a node and the paths it locks (a `Layer`, a lineage row)."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    @property
+    def locked_paths(self) -> Sequence[str]: ...
+
+
+def inherited_locks(ancestors: Sequence[Locking]) -> list[tuple[str, str]]:
     """(path, locking node) of every lock set strictly above the node being written."""
     return [(path, layer.node_id) for layer in ancestors for path in layer.locked_paths]
 

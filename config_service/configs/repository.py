@@ -5,21 +5,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, LiteralString
 
 import orjson
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config_service.audit import repository as audit_repository
-from config_service.db import raw
+from config_service.db import locks, raw
 from config_service.models import NodeConfiguration, NodeConfigVersion
 
-MAX_DEPTH = 32
 
+@dataclass(frozen=True, kw_only=True)
+class LineageHead:
+    """A node of a lineage and what identifies its stored own config, without the config itself
+    (`lock_for_write` reads no more of the ancestors while their merged state is cached)."""
 
-@dataclass(frozen=True)
-class LineageRow:
     org_id: str
     node_id: str
     parent_node_id: str | None
@@ -27,13 +27,19 @@ class LineageRow:
     name: str
     node_uid: uuid.UUID
     depth: int
-    config_json: dict[str, Any]
     version: int
     locked_paths: list[str]
     updated_at: datetime
     updated_by: str | None
     has_children: bool = False  # known for the last node of a lineage only
     row_xmin: int = 0  # the config row's xmin: with node_uid and version, what exactly it holds
+
+
+@dataclass(frozen=True, kw_only=True)
+class LineageRow(LineageHead):
+    """A node of a lineage with its own config."""
+
+    config_json: dict[str, Any]
 
 
 _LINEAGE = """
@@ -61,8 +67,9 @@ ORDER BY l.hops DESC
 # psycopg statements (`%(name)s`), run through db.raw on every read and write of a config
 _LINEAGE_SQL = _LINEAGE.replace("{config}", "c.config_json")
 _LINEAGE_FOR_SHARE_SQL = _LINEAGE_SQL + " FOR SHARE OF c"
-# the ancestors' configs left out (NULL): the caller has them cached by (node_uid, version, xmin)
-_HEADS_FOR_SHARE_SQL = _LINEAGE.replace("{config}", "CASE WHEN l.hops = 1 THEN c.config_json END") + " FOR SHARE OF c"
+# no config at all: the caller has the ancestors' merged state cached by (node_uid, version, xmin)
+# and the node's own config from its locked row
+_HEADS_FOR_SHARE_SQL = _LINEAGE.replace("{config}", "NULL::jsonb") + " FOR SHARE OF c"
 
 _SUBTREE_SQL = text(
     """
@@ -94,37 +101,43 @@ class SubtreeRow:
     locked_paths: list[str]
 
 
-async def lock_for_write(
-    session: AsyncSession, org_id: str, node_id: str, *, ancestor_configs: bool
-) -> tuple[OwnRow | None, list[LineageRow]]:
-    """What a config write starts with, in one round trip and in this order: the org's tree
-    lock (shared), the node's own row (locked for update: writes to one node are serialised
-    here), and its lineage (locked for share, see `lineage`)."""
+@dataclass(frozen=True)
+class WriteLock:
+    """What a config write starts with: the node's own row (None: no such node), its lineage
+    locked for share (`heads`, root first), and the same rows with every own config when they
+    were asked for (`rows`; else None: read them with `lineage`, they are locked)."""
+
+    own: OwnRow | None
+    heads: list[LineageHead]
+    rows: list[LineageRow] | None
+
+
+async def lock_for_write(session: AsyncSession, org_id: str, node_id: str, *, ancestor_configs: bool) -> WriteLock:
+    """In one round trip and in this order: the org lock (shared), the node's own row (locked for
+    update: writes to one node are serialised here), and its lineage, locked for share (a lock
+    committed concurrently on an ancestor cannot be bypassed)."""
     params = {"org_id": org_id, "node_id": node_id}
-    _, own, rows = await raw.fetch_pipelined(
+    tree_lock = locks.org_lock(org_id, shared=True)
+    _, own, found = await raw.fetch_pipelined(
         session,
         [
-            (_SHARE_TREE_LOCK, {"k": f"org:{org_id}"}),
+            (tree_lock.sql, tree_lock.params),
             (_LOCK_OWN_ROW, params),
             (_LINEAGE_FOR_SHARE_SQL if ancestor_configs else _HEADS_FOR_SHARE_SQL, params),
         ],
     )
-    return (OwnRow(*own[0]) if own else None), _lineage_rows(rows)
-
-
-async def lineage(
-    session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False, ancestor_configs: bool = True
-) -> list[LineageRow]:
-    """The nodes from the root down to `node_id`, with their own configs, root first.
-
-    `ancestor_configs=False` (with `for_share` only) leaves the ancestors' `config_json` empty
-    (`{}`): for a caller that has them cached by `(node_uid, version, row_xmin)`."""
+    own_row = OwnRow(*own[0]) if own else None
     if ancestor_configs:
-        statement = _LINEAGE_FOR_SHARE_SQL if for_share else _LINEAGE_SQL
-    else:
-        assert for_share, "a lineage without the ancestors' configs is read under FOR SHARE only"
-        statement = _HEADS_FOR_SHARE_SQL
-    return _lineage_rows(await raw.fetch(session, statement, {"org_id": org_id, "node_id": node_id}))
+        rows = _lineage_rows(found)
+        return WriteLock(own_row, list(rows), rows)
+    count = len(found)
+    heads = [_head(r, depth=count - r.hops + 1, has_children=bool(r.has_children)) for r in found]
+    return WriteLock(own_row, heads, None)
+
+
+async def lineage(session: AsyncSession, org_id: str, node_id: str) -> list[LineageRow]:
+    """The nodes from the root down to `node_id`, with their own configs, root first (none: no such node)."""
+    return _lineage_rows(await raw.fetch(session, _LINEAGE_SQL, {"org_id": org_id, "node_id": node_id}))
 
 
 def _lineage_rows(rows: list[Any]) -> list[LineageRow]:
@@ -133,23 +146,32 @@ def _lineage_rows(rows: list[Any]) -> list[LineageRow]:
     return [_row(r, depth=count - r.hops + 1, has_children=bool(r.has_children)) for r in rows]
 
 
+def _head_fields(r: Any, *, depth: int, has_children: bool) -> dict[str, Any]:
+    return {
+        "org_id": r.org_id,
+        "node_id": r.node_id,
+        "parent_node_id": r.parent_node_id,
+        "node_type": r.node_type,
+        "name": r.name,
+        "node_uid": r.node_uid,
+        "depth": depth,
+        "version": r.version,
+        "locked_paths": r.locked_paths,
+        "updated_at": r.updated_at,
+        "updated_by": r.updated_by,
+        "has_children": has_children,
+        "row_xmin": r.row_xmin,
+    }
+
+
+def _head(r: Any, *, depth: int, has_children: bool = False) -> LineageHead:
+    return LineageHead(**_head_fields(r, depth=depth, has_children=has_children))
+
+
 def _row(r: Any, *, depth: int, has_children: bool = False) -> LineageRow:
-    return LineageRow(
-        org_id=r.org_id,
-        node_id=r.node_id,
-        parent_node_id=r.parent_node_id,
-        node_type=r.node_type,
-        name=r.name,
-        node_uid=r.node_uid,
-        depth=depth,
-        config_json=r.config_json if r.config_json is not None else {},
-        version=r.version,
-        locked_paths=r.locked_paths,
-        updated_at=r.updated_at,
-        updated_by=r.updated_by,
-        has_children=has_children,
-        row_xmin=r.row_xmin,
-    )
+    if r.config_json is None:  # every node has a config row (inner join): NULL means a query without it
+        raise ValueError(f"the lineage row of '{r.node_id}' holds no config")
+    return LineageRow(config_json=r.config_json, **_head_fields(r, depth=depth, has_children=has_children))
 
 
 _LINEAGES_SQL = """
@@ -175,10 +197,11 @@ JOIN node_configurations c ON c.org_id = n.org_id AND c.node_id = n.node_id
 async def lineages(session: AsyncSession, org_id: str, node_ids: list[str]) -> dict[str, list[LineageRow]]:
     """The lineages of several nodes in one query (each shared ancestor read once), root first,
     by node id; a node that does not exist is left out."""
-    by_id = {r.node_id: r for r in await raw.fetch(session, _LINEAGES_SQL, {"org_id": org_id, "node_ids": list(node_ids)})}
+    by_id = {r.node_id: r for r in await raw.fetch(session, _LINEAGES_SQL, {"org_id": org_id,
+        "node_ids": list(node_ids)})}
     out: dict[str, list[LineageRow]] = {}
     for node_id in node_ids:
-        chain = []
+        chain: list[Any] = []
         current = by_id.get(node_id)
         while current is not None and len(chain) <= 64:
             chain.append(current)
@@ -197,15 +220,6 @@ async def subtree(session: AsyncSession, org_id: str, node_id: str) -> list[Subt
         SubtreeRow(r.node_id, r.parent_node_id, r.below, r.config_json, r.version, r.locked_paths)
         for r in result.all()
     ]
-
-
-_SHARE_TREE_LOCK = "SELECT pg_advisory_xact_lock_shared(hashtextextended(%(k)s, 0))"
-
-
-async def share_tree_lock(session: AsyncSession, org_id: str) -> None:
-    """The org's tree lock, shared: tree changes (which take it exclusively) cannot move a
-    lineage under a config or lock write."""
-    await raw.fetch(session, _SHARE_TREE_LOCK, {"k": f"org:{org_id}"})
 
 
 @dataclass
@@ -256,7 +270,7 @@ async def create_initial(session: AsyncSession, org_id: str, node_id: str, actor
     )
 
 
-_WRITE_VERSION = """
+_WRITE_VERSION: LiteralString = """
     WITH u AS (
         UPDATE node_configurations
         SET config_json = CAST(%(config)s AS jsonb), version = version + 1, updated_by = %(actor)s, updated_at = now()
@@ -264,12 +278,11 @@ _WRITE_VERSION = """
         RETURNING version, updated_at
     ), v AS (
         INSERT INTO node_config_versions (org_id, node_id, version, config_json, diff, changed_by, reason)
-        SELECT %(org_id)s, %(node_id)s, u.version, CAST(%(config)s AS jsonb), CAST(%(diff)s AS jsonb), %(actor)s, %(reason)s
+        SELECT %(org_id)s, %(node_id)s, u.version, CAST(%(config)s AS jsonb), CAST(%(diff)s AS jsonb),
+               %(actor)s, %(reason)s
         FROM u
         RETURNING version
-    ), """ + audit_repository.EVENT_CTE + """
-    SELECT """ + audit_repository.EVENT_COLUMNS + """, v.version FROM v, e
-    """
+    ), """
 
 
 async def write_version(
@@ -282,7 +295,10 @@ async def write_version(
     event: raw.Statement,
 ) -> None:
     """Replace the own config, add its version row and record `event` (an audit event statement,
-    `audit.service.event`) in one statement; `row` then holds the new config and version."""
+    `audit.service.event`, folded in as a CTE) in one statement; `row` then holds the new config
+    and version."""
+    if not event.cte:
+        raise ValueError("the event statement cannot be folded into the write (no CTE form)")
     params = {
         "org_id": row.org_id,
         "node_id": row.node_id,
@@ -292,7 +308,8 @@ async def write_version(
         "reason": reason,
         **event.params,
     }
-    rows = await raw.fetch(session, _WRITE_VERSION, params)
+    sql = _WRITE_VERSION + event.cte + " SELECT " + event.columns + ", v.version FROM v, e"
+    rows = await raw.fetch(session, sql, params)
     row.config_json, row.version = new_config, rows[0].version
     if event.then is not None:
         event.then(rows)

@@ -1,12 +1,15 @@
-"""Turning a write request (any of the accepted media types and forms) into a Change."""
+"""Turning a write request (any of the accepted media types and forms) into a Change.
+
+The peer service's legacy form `PUT …/config {"patch": <merge patch>}` is one of them: it means
+PATCH, and its answer carries `http.DEPRECATION_HEADERS` (DESIGN §6)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 
-from config_service.compat import legacy
 from config_service.configs.changes import Change, JsonPatch, MergePatch, Replace
 from config_service.errors import InvalidConfig, InvalidRequest, UnsupportedMediaType
 from config_service.http import json_body, media_type, optional_reason
@@ -22,7 +25,7 @@ class WriteRequest:
     legacy: bool = False
 
 
-def _config_object(body: dict, key: str = "config") -> dict:
+def _config_object(body: dict[str, Any], key: str = "config") -> dict[str, Any]:
     if key not in body:
         raise InvalidRequest(f"the body needs a '{key}' object", path=f"/{key}")
     value = body[key]
@@ -49,6 +52,16 @@ async def parse_patch(request: Request) -> WriteRequest:
     return WriteRequest(MergePatch(_config_object(body)), optional_reason(body.get("reason")))
 
 
+def put_with_patch(body: dict[str, Any]) -> MergePatch | None:
+    """`PUT …/config {"patch": <merge patch>}` means PATCH; None when the body is a canonical PUT."""
+    if "config" in body or "patch" not in body:
+        return None
+    patch = body["patch"]
+    if not isinstance(patch, dict):
+        return None
+    return MergePatch(patch)
+
+
 async def parse_put(request: Request) -> WriteRequest:
     kind = media_type(request)
     if kind not in MERGE_TYPES:
@@ -57,7 +70,7 @@ async def parse_put(request: Request) -> WriteRequest:
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object {\"config\": …, \"reason\": …}", path="")
     reason = optional_reason(body.get("reason"))
-    legacy_patch = legacy.put_with_patch(body)
+    legacy_patch = put_with_patch(body)
     if legacy_patch is not None:
         return WriteRequest(legacy_patch, reason, legacy=True)
     return WriteRequest(Replace(_config_object(body)), reason)

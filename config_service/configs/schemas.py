@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class RollbackRequest(BaseModel):
@@ -93,3 +93,57 @@ class VersionDiff(BaseModel):
         description="RFC 6902 patch turning the own config of `from_version` into that of `to_version`; "
         "secrets masked (a changed secret is a `replace` whose value is `\"********\"`)"
     )
+# ---- preview (DESIGN §7) -------------------------------------------------------------------
+
+
+class PreviewRollback(BaseModel):
+    """`{"rollback_to": N}`: preview the rollback of the node's own config to version N."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    rollback_to: StrictInt = Field(ge=1, le=2**31 - 1)
+    restore_secrets: StrictBool = False
+
+
+class PreviewError(BaseModel):
+    code: str = Field(description="the problem code the write would answer with (e.g. locked_path, routing_conflict)")
+    detail: str
+    path: str | None = None
+    holder: dict[str, Any] | None = None
+
+
+class AffectedNode(BaseModel):
+    node_id: str
+    diff: list[dict[str, Any]] = Field(description="RFC 6902 from its current to its new effective config, masked")
+
+
+class PreviewView(BaseModel):
+    based_on: str = Field(description="the current effective etag of the node the preview was computed from")
+    affected: list[AffectedNode]
+    unaffected_count: int
+    errors: list[PreviewError]
+
+
+PREVIEW_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {
+                            "type": "object",
+                            "required": ["config"],
+                            "properties": {"config": {"type": "object"}, "reason": {"type": "string"}},
+                        },
+                        PreviewRollback.model_json_schema(),
+                    ]
+                }
+            },
+            "application/merge-patch+json": {
+                "schema": {"type": "object", "required": ["config"], "properties": {"config": {"type": "object"}}}
+            },
+            "application/json-patch+json": {"schema": {"type": "array", "items": {"type": "object"}}},
+        },
+    }
+}

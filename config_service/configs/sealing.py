@@ -4,32 +4,30 @@ credential redirected away from the node that supplies it (DESIGN §8)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.configs import repository
 from config_service.configs.merge import Layer, effective_chain
-from config_service.errors import InvalidConfig, SecretRebindRequired
+from config_service.errors import AppError, InvalidConfig, SecretRebindRequired
 from config_service.integrations import service as integrations
 from config_service.integrations.validation import (
     IntegrationError,
     changed_integrations,
     check_write,
-    rebind_problem,
 )
-from config_service.kit import secrets
+from config_service.integrations.validation import rebind_problem as rebind_problem_of
+from config_service.keys import ConfigKeys
+from config_service.kit import secret_leaves
 from config_service.secrets import service as vaults
-
-if TYPE_CHECKING:
-    from config_service.configs.service import Keys
 
 
 async def settle_and_seal(
     session: AsyncSession,
-    keys: Keys,
+    keys: ConfigKeys,
     org_id: str,
-    node: repository.LineageRow,
+    node: repository.LineageHead,
     old_own: dict[str, Any],
     new_own: dict[str, Any],
     *,
@@ -41,59 +39,43 @@ async def settle_and_seal(
     Returns the new own config (only envelopes, never a plaintext secret), the endpoint fields
     the write sets and the catalog it was checked against. A rollback's content comes from this
     node's own history, so its envelopes are this node's and are not "forged". `dry_run` seals
-    nothing (and creates no key): each new secret becomes a placeholder envelope, masked in views."""
+    nothing (and creates no key): each new secret becomes a placeholder envelope, masked in views
+    (previews, in read-only transactions)."""
     try:
         if not from_history:
-            new_own = secrets.settle_incoming(new_own, old_own)
+            new_own = secret_leaves.settle_incoming(new_own, old_own)
         ids = changed_integrations(old_own, new_own)
         catalog = await integrations.catalog_for(session, ids, for_write=not dry_run) if ids else {}
         to_seal, endpoints = check_write(old_own, new_own, catalog)
-        requests = secrets.secret_requests(new_own) + to_seal
-    except secrets.SecretWriteError as exc:
+        requests = secret_leaves.secret_requests(new_own) + to_seal
+    except secret_leaves.SecretWriteError as exc:
         raise InvalidConfig(str(exc), path=exc.path) from None
     except IntegrationError as exc:
         raise InvalidConfig(str(exc), path=exc.path) from None
     if dry_run:
-        placeholders = [(tokens, f"{secrets.ENVELOPE_PREFIX}v1:dry-run:{i}") for i, (tokens, _) in enumerate(requests)]
-        return secrets.with_leaves(new_own, placeholders), endpoints, catalog
+        placeholders = [(tokens, f"{secret_leaves.ENVELOPE_PREFIX}v1:dry-run:{i}") for i, (tokens,
+            _) in enumerate(requests)]
+        return secret_leaves.with_leaves(new_own, placeholders), endpoints, catalog
     sealed = await vaults.seal_requests(
         session, keys.secrets, org_id, str(node.node_uid), new_own, old_own, requests
     )
     return sealed, endpoints, catalog
 
 
-def check_rebind(
+def rebind_problem(
     rows: list[repository.LineageRow],
     new_own: dict[str, Any],
     endpoints: list[tuple[str, str]],
     catalog: dict[str, list[dict[str, Any]]],
-) -> None:
+) -> AppError | None:
+    """422 `secret_rebind_required` when an endpoint field set at the node (`rows[-1]`) would send
+    a secret supplied above it somewhere new."""
     if not endpoints:
-        return
+        return None
     node = rows[-1]
     ancestors = [Layer(r.node_id, r.config_json, r.locked_paths, r.version) for r in rows[:-1]]
     chain = effective_chain([*ancestors, Layer(node.node_id, new_own, node.locked_paths)])
-    problem = rebind_problem(chain, endpoints, catalog)
+    problem = rebind_problem_of(chain, endpoints, catalog)
     if problem is not None:
-        raise SecretRebindRequired(problem[1], path=problem[0])
-
-
-async def dry_run_own(
-    session: AsyncSession,
-    keys: Keys,
-    org_id: str,
-    rows: list[repository.LineageRow],
-    new_own: dict[str, Any],
-    *,
-    from_history: bool,
-) -> dict[str, Any]:
-    """What `write` would store as the node's own config (`rows[-1]`), writing nothing: the same
-    secret, integration-schema and credential-redirection checks, raising the same errors
-    (`InvalidConfig`, `SecretRebindRequired`), with every new secret as a placeholder envelope
-    (masked by `kit.secrets.mask`). For previews, in read-only transactions."""
-    old_own = rows[-1].config_json
-    new_own, endpoints, catalog = await settle_and_seal(
-        session, keys, org_id, rows[-1], old_own, new_own, from_history=from_history, dry_run=True
-    )
-    check_rebind(rows, new_own, endpoints, catalog)
-    return new_own
+        return SecretRebindRequired(problem[1], path=problem[0])
+    return None

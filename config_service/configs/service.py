@@ -1,132 +1,90 @@
-"""Config reads and writes: merge along the lineage, versioned writes, locks (DESIGN §5, §6).
+"""Config reads and writes: merge along the lineage, versioned writes, previews (DESIGN §5, §6, §7).
 
-Services flush, never commit: the caller's `Database.transaction()` commits or rolls back.
+Services flush, never commit: the caller's `Database.transaction()` commits or rolls back. A
+write and a preview meet the same rules (`configs.checks`): the write raises the first
+problem, the preview lists them all.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import jsonpatch
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import service as audit
 from config_service.auth.principal import Principal
-from config_service.configs import repository, sealing
-from config_service.configs.changes import (
-    Change,
-    ChangeError,
-    Rollback,
-    ShapeError,
-    TestFailed,
-    TooLarge,
-)
-from config_service.configs.merge import (
-    Layer,
-    MergeState,
-    effective_chain,
-    inherited_locks,
-    lock_violation,
-)
+from config_service.configs import checks, repository
+from config_service.configs.changes import Change, Rollback
+from config_service.configs.checks import Draft
+from config_service.configs.merge import Descendant, Layer, MergeState, effective_chain, inherited_locks
+from config_service.configs.preconditions import Precondition
+from config_service.configs.preview import blast_radius
 from config_service.configs.schemas import (
+    AffectedNode,
     EffectiveView,
     HistoryItem,
     HistoryPage,
     LineageEntry,
     OwnView,
+    PreviewError,
+    PreviewView,
     RawView,
     VersionDiff,
     WriteResult,
 )
-from config_service.configs.states import EMPTY, Prefix, PrefixCache, build, extend, layer_id
-from config_service.configs.validators import Precondition
-from config_service.errors import (
-    InvalidConfig,
-    InvalidRequest,
-    LockedPath,
-    NotFound,
-    PayloadTooLarge,
-    PreconditionFailed,
-)
-from config_service.kit import jsondoc, secrets
+from config_service.configs.states import EMPTY, Prefix, build, extend, layer_id
+from config_service.errors import AppError, NotFound, PreconditionFailed
+from config_service.keys import ConfigKeys
+from config_service.kit import paging, secret_leaves
 from config_service.kit.etag import effective_etag
-from config_service.routing import service as routing
-from config_service.secrets import service as vaults
-from config_service.secrets.service import Opened, SealedLayer, Vault
-
-MAX_OWN_CONFIG_BYTES = jsondoc.MAX_OWN_CONFIG_BYTES
-MAX_EFFECTIVE_BYTES = 1024 * 1024
+from config_service.secrets.service import SealedLayer, open_layers
 
 
-@dataclass(frozen=True)
-class Keys:
-    """Server keys the config domain needs: the etag key, and the vault that seals and opens
-    secrets; with them, the process's cache of merged and opened lineages (`configs.states`),
-    off unless given (CACHE_ENABLED)."""
-
-    etag_key: bytes
-    vault: Vault | None = None
-    prefixes: PrefixCache = field(default_factory=lambda: PrefixCache(enabled=False))
-
-    @property
-    def secrets(self) -> Vault:
-        if self.vault is None:
-            raise RuntimeError("this process has no secrets vault (Keys built without SECRETS_KEY)")
-        return self.vault
+def _layer(row: repository.LineageRow | repository.SubtreeRow) -> Layer:
+    return Layer(row.node_id, row.config_json, row.locked_paths, row.version)
 
 
-def _layers(rows: list[repository.LineageRow]) -> list[Layer]:
-    return [Layer(r.node_id, r.config_json, r.locked_paths, r.version) for r in rows]
+def _not_found(org_id: str, node_id: str) -> NotFound:
+    return NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
 
 
-def _sealed(rows: list[repository.LineageRow]) -> list[SealedLayer]:
-    return [SealedLayer(r.node_id, str(r.node_uid), r.config_json) for r in rows]
+async def _lineage_or_404(session: AsyncSession, org_id: str, node_id: str) -> list[repository.LineageRow]:
+    rows = await repository.lineage(session, org_id, node_id)
+    if not rows:
+        raise _not_found(org_id, node_id)
+    return rows
 
 
-async def open_secrets(
-    session: AsyncSession, keys: Keys, org_id: str, layers: list[SealedLayer], into: Opened | None = None
-) -> Opened:
-    """The plaintext of every envelope in these own configs, by envelope (what does not open is
-    left out and shows masked). For explain's fingerprints: `open_secrets(...).plaintexts[envelope]`."""
-    return await vaults.open_layers(session, keys.secrets, org_id, layers, into)
+async def lineages(session: AsyncSession, org_id: str, node_ids: list[str]) -> dict[str, list[repository.LineageRow]]:
+    """The lineages of several nodes in one query, root first, by node id (a missing node is left out)."""
+    return await repository.lineages(session, org_id, node_ids)
 
 
-async def lineage_plaintexts(
-    session: AsyncSession, keys: Keys, org_id: str, rows: list[repository.LineageRow]
-) -> dict[str, str]:
-    """envelope → plaintext for every secret of a loaded lineage that opens where it is stored
-    (explain fingerprints the plaintext, so re-encryption keeps a fingerprint). Never send it out."""
-    return (await open_secrets(session, keys, org_id, _sealed(rows))).plaintexts
+# ---- reads ------------------------------------------------------------------------------------
 
 
 async def plaintext_effective(
-    session: AsyncSession, keys: Keys, org_id: str, rows: list[repository.LineageRow]
+    session: AsyncSession, keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow]
 ) -> tuple[dict[str, Any], str]:
     """(plaintext effective config, etag) of a loaded lineage: the etag is over the plaintext."""
     plain = (await keys.prefixes.lineage(session, keys.secrets, org_id, rows)).plain.effective
     return plain, effective_etag(keys.etag_key, plain)
 
 
-async def _lineage_or_404(
-    session: AsyncSession, org_id: str, node_id: str, *, for_share: bool = False, ancestor_configs: bool = True
-):
-    rows = await repository.lineage(session, org_id, node_id, for_share=for_share, ancestor_configs=ancestor_configs)
-    if not rows:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
-    return rows
-
-
 async def read_effective(
-    session: AsyncSession, keys: Keys, org_id: str, node_id: str, *, reveal_secrets: bool = False
+    session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str, *, reveal_secrets: bool = False
 ) -> EffectiveView:
     rows = await _lineage_or_404(session, org_id, node_id)
-    return effective_view(keys, org_id, rows, await keys.prefixes.lineage(session, keys.secrets, org_id, rows),
-                          reveal_secrets=reveal_secrets)
+    state = await keys.prefixes.lineage(session, keys.secrets, org_id, rows)
+    return effective_view(keys, org_id, rows, state, reveal_secrets=reveal_secrets)
 
 
-def effective_view(keys: Keys, org_id: str, rows: list[repository.LineageRow], state: Prefix, *, reveal_secrets: bool
-                   ) -> EffectiveView:
+def effective_view(
+    keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow], state: Prefix, *, reveal_secrets: bool
+) -> EffectiveView:
     """The effective view of the last node of `rows`, whose merged state is `state`."""
     plain = state.plain.effective
     return EffectiveView(
@@ -134,9 +92,21 @@ def effective_view(keys: Keys, org_id: str, rows: list[repository.LineageRow], s
         node_id=rows[-1].node_id,
         version=rows[-1].version,
         etag=effective_etag(keys.etag_key, plain),
-        effective_config=plain if reveal_secrets else secrets.mask(state.sealed.effective),
+        effective_config=plain if reveal_secrets else secret_leaves.mask(state.sealed.effective),
         hierarchy=[r.node_id for r in rows],
     )
+
+
+async def explained_lineage(
+    session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str
+) -> tuple[list[Layer], dict[str, str]]:
+    """The node's lineage as merge layers (root first), and envelope → plaintext of every secret
+    that opens where it is stored: explain fingerprints the plaintext, so re-encryption keeps a
+    fingerprint. Never send the plaintexts out."""
+    rows = await _lineage_or_404(session, org_id, node_id)
+    sealed = [SealedLayer(r.node_id, str(r.node_uid), r.config_json) for r in rows]
+    opened = await open_layers(session, keys.secrets, org_id, sealed)
+    return [_layer(r) for r in rows], opened.plaintexts
 
 
 async def read_raw(session: AsyncSession, org_id: str, node_id: str) -> RawView:
@@ -144,98 +114,36 @@ async def read_raw(session: AsyncSession, org_id: str, node_id: str) -> RawView:
     return RawView(
         lineage=[
             LineageEntry(
-                node_id=r.node_id, node_type=r.node_type, name=r.name, parent_node_id=r.parent_node_id, version=r.version
+                node_id=r.node_id, node_type=r.node_type, name=r.name, parent_node_id=r.parent_node_id,
+                version=r.version
             )
             for r in rows
         ],
-        configs={r.node_id: secrets.mask(r.config_json) for r in rows},
+        configs={r.node_id: secret_leaves.mask(r.config_json) for r in rows},
     )
 
 
 async def read_own(session: AsyncSession, org_id: str, node_id: str) -> OwnView:
     row = await repository.get_own(session, org_id, node_id)
     if row is None:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+        raise _not_found(org_id, node_id)
     return OwnView(
         org_id=org_id,
         node_id=node_id,
         version=row.version,
-        config=secrets.mask(row.config_json),
+        config=secret_leaves.mask(row.config_json),
         locked_paths=list(row.locked_paths),
         updated_at=row.updated_at,
         updated_by=row.updated_by,
     )
 
 
-def check_config_shape(config: Any, *, what: str = "config") -> None:
-    """Top level an object, nesting ≤ 32, keys ≤ 256 characters, size ≤ 256 KiB (DESIGN §6)."""
-    if not isinstance(config, dict):
-        raise InvalidConfig(f"{what} must be a JSON object", path="")
-    problem = jsondoc.find_shape_problem(config)
-    if problem is not None:
-        path, message = problem
-        raise InvalidConfig(f"{what} at {path}: {message}", path=path)
-    size = jsondoc.encoded_size(config)
-    if size > MAX_OWN_CONFIG_BYTES:
-        raise PayloadTooLarge(f"own config would be {size} bytes; the limit is {MAX_OWN_CONFIG_BYTES}")
-
-
-async def _rollback_target(
-    session: AsyncSession, org_id: str, node_id: str, change: Rollback, current: dict[str, Any]
-) -> dict[str, Any]:
-    row = await repository.get_version(session, org_id, node_id, change.version)
-    if row is None:
-        raise NotFound(f"node '{node_id}' has no version {change.version}")
-    if change.restore_secrets:
-        return row.config_json
-    return secrets.keep_current_secrets(row.config_json, current)
-
-
-def _same(a: Any, b: Any) -> bool:
-    return jsondoc.canonical(a) == jsondoc.canonical(b)
-
-
-async def _check_subtree_size(
-    session: AsyncSession, org_id: str, node: repository.LineageRow, state: MergeState, new_own: dict[str, Any],
-    new_effective: dict[str, Any],
-) -> None:
-    """A write must not make any effective config in the node's subtree exceed 1 MiB
-    (`state`: the parent's merged state; `new_effective`: the node's, after the write).
-
-    Every descendant is checked, not only the node: a write that shrinks the node's own
-    effective config can still grow a descendant's (e.g. a big scalar becoming a small object
-    that a child's object now merges into).
-    """
-    if not node.has_children:  # a leaf: only its own effective config can grow
-        size = jsondoc.encoded_size(new_effective)
-        if size > MAX_EFFECTIVE_BYTES:
-            raise InvalidConfig(
-                f"the effective config of '{node.node_id}' would be {size} bytes; the limit is {MAX_EFFECTIVE_BYTES}",
-                path="",
-            )
-        return
-    subtree = await repository.subtree(session, org_id, node.node_id)
-    by_parent: dict[str | None, list[repository.SubtreeRow]] = {}
-    for item in subtree[1:]:
-        by_parent.setdefault(item.parent_node_id, []).append(item)
-    stack: list[tuple[str, MergeState]] = [
-        (node.node_id, state.push(Layer(node.node_id, new_own, node.locked_paths)))
-    ]
-    while stack:
-        node_id, here = stack.pop()
-        size = jsondoc.encoded_size(here.effective)
-        if size > MAX_EFFECTIVE_BYTES:
-            raise InvalidConfig(
-                f"the effective config of '{node_id}' would be {size} bytes; the limit is {MAX_EFFECTIVE_BYTES}",
-                path="",
-            )
-        for child in by_parent.get(node_id, []):
-            stack.append((child.node_id, here.push(Layer(child.node_id, child.config_json, child.locked_paths))))
+# ---- writes -----------------------------------------------------------------------------------
 
 
 async def write(
     session: AsyncSession,
-    keys: Keys,
+    keys: ConfigKeys,
     principal: Principal,
     org_id: str,
     node_id: str,
@@ -244,73 +152,37 @@ async def write(
     reason: str | None = None,
     precondition: Precondition | None = None,
 ) -> WriteResult:
-    """Apply one change to a node's own config: serialised per node, lock-checked, versioned."""
-    own_row, locked = await repository.lock_for_write(session, org_id, node_id, ancestor_configs=not keys.prefixes.enabled)
-    if own_row is None or not locked:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
-    lineage = _WriteLineage(session, keys, org_id, node_id)
-    rows = await lineage.load(locked, complete=not keys.prefixes.enabled)
+    """Apply one change to a node's own config: serialised per node, checked (`configs.checks`,
+    the first problem is raised), versioned."""
+    locked = await repository.lock_for_write(session, org_id, node_id, ancestor_configs=not keys.prefixes.enabled)
+    own_row = locked.own
+    if own_row is None or not locked.heads:
+        raise _not_found(org_id, node_id)
+    lineage = _WriteLineage(session, keys, org_id, node_id, locked.heads, locked.rows)
+    await lineage.load()
     old_own: dict[str, Any] = own_row.config_json
 
     async def current_etag() -> str:
-        return effective_etag(keys.etag_key, (await lineage.node_state(old_own)).plain.effective)
+        return effective_etag(keys.etag_key, (await lineage.node_prefix(old_own)).plain.effective)
 
     # the etag before the write is only needed to check If-Match or to answer a no-op write
     if precondition is not None and not precondition.holds(own_row.version, await current_etag()):
         raise PreconditionFailed("If-Match does not match the current version of this config")
 
-    try:
-        if isinstance(change, Rollback):
-            new_own = await _rollback_target(session, org_id, node_id, change, old_own)
-        else:
-            new_own = change.apply(old_own)
-    except TestFailed as exc:
-        raise PreconditionFailed(str(exc)) from None
-    except ShapeError as exc:
-        raise InvalidConfig(str(exc), path=exc.path if exc.path is not None else "") from None
-    except TooLarge as exc:
-        raise PayloadTooLarge(str(exc)) from None
-    except ChangeError as exc:
-        raise InvalidRequest(str(exc), path=exc.path if exc.path is not None else "") from None
-
-    check_config_shape(new_own)
-    locks = inherited_locks(_layers(rows[:-1]))  # locked paths only: no ancestor config is needed
-    checked = new_own
-    try:
-        new_own, endpoints, catalog = await sealing.settle_and_seal(
-            session, keys, org_id, rows[-1], old_own, new_own, from_history=isinstance(change, Rollback)
-        )
-    except InvalidConfig:
-        # a write into a locked path is refused as that, whatever else is wrong with its content
-        violated = lock_violation(old_own, new_own, locks)
-        if violated is not None:
-            raise LockedPath(f"'{violated}' is locked above this node", path=violated) from None
-        raise
-    if new_own is not checked:
-        check_config_shape(new_own)  # masks resolved or secrets sealed: longer than what was checked
-
-    violated = lock_violation(old_own, new_own, locks)
-    if violated is not None:
-        raise LockedPath(f"'{violated}' is locked above this node", path=violated)
-    if endpoints:
-        sealing.check_rebind(await lineage.full(), new_own, endpoints, catalog)
-
-    if _same(old_own, new_own):
+    draft = Draft(session, keys, principal, org_id, lineage.node, old_own, change, lineage, dry_run=False)
+    problems, _ = await checks.run(draft, first=True)
+    if problems:
+        raise problems[0]
+    new_own = draft.new_own
+    if draft.unchanged:
         return WriteResult(
             org_id=org_id,
             node_id=node_id,
             version=own_row.version,
             etag=await current_etag(),
             changed=False,
-            config=secrets.mask(old_own),
+            config=secret_leaves.mask(old_own),
         )
-
-    await routing.sync_claims(
-        session, principal, org_id, node_id, new_own, is_root=rows[-1].parent_node_id is None, old_own=old_own
-    )
-
-    new_state = await lineage.node_state(new_own)
-    await _check_subtree_size(session, org_id, rows[-1], lineage.parent.sealed, new_own, new_state.sealed.effective)
 
     diff = jsonpatch.make_patch(old_own, new_own).patch
     event = audit.event(
@@ -332,49 +204,150 @@ async def write(
         org_id=org_id,
         node_id=node_id,
         version=own_row.version,
-        etag=effective_etag(keys.etag_key, new_state.plain.effective),
+        etag=effective_etag(keys.etag_key, (await lineage.node_prefix(new_own)).plain.effective),
         changed=True,
-        config=secrets.mask(new_own),
+        config=secret_leaves.mask(new_own),
     )
+
+
+def _descendants(subtree: list[repository.SubtreeRow]) -> list[Descendant]:
+    """The rows below the subtree's root (`subtree[0]`), as the pure merge takes them."""
+    out = []
+    for row in subtree[1:]:
+        if row.parent_node_id is None:
+            raise ValueError(f"'{row.node_id}' is below the subtree's root but has no parent")
+        out.append(Descendant(row.parent_node_id, _layer(row)))
+    return out
 
 
 class _WriteLineage:
     """The lineage a write works on, locked (`FOR SHARE`) in its transaction. With the prefix
     cache on, the ancestors' configs are not read again while the cache holds their merged
-    state for exactly the versions now locked."""
+    state for exactly the versions now locked (`heads` identify them)."""
 
-    def __init__(self, session: AsyncSession, keys: Keys, org_id: str, node_id: str) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        keys: ConfigKeys,
+        org_id: str,
+        node_id: str,
+        heads: list[repository.LineageHead],
+        rows: list[repository.LineageRow] | None,
+    ) -> None:
         self.session, self.keys, self.org_id, self.node_id = session, keys, org_id, node_id
-        self.rows: list[repository.LineageRow] = []
-        self.complete = False  # the ancestors' configs are loaded
+        self.heads = heads
+        self._rows = rows
         self.parent: Prefix = EMPTY
+        self._states: list[tuple[dict[str, Any], Prefix]] = []  # (own, node prefix) already built
 
-    async def load(self, rows: list[repository.LineageRow], *, complete: bool) -> list[repository.LineageRow]:
-        """`rows`: the locked lineage, with the ancestors' configs if `complete`."""
+    @property
+    def node(self) -> repository.LineageHead:
+        return self.heads[-1]
+
+    async def load(self) -> None:
+        """The ancestors' merged and opened state: cached, or built from their configs."""
         prefixes = self.keys.prefixes
-        self.rows, self.complete = rows, complete
-        cached = prefixes.get(tuple(layer_id(r) for r in self.rows[:-1])) if len(self.rows) > 1 else EMPTY
+        cached = prefixes.get(tuple(layer_id(h) for h in self.heads[:-1])) if len(self.heads) > 1 else EMPTY
         if cached is None:
-            await self.full()
-            cached = await prefixes.lineage(self.session, self.keys.secrets, self.org_id, self.rows[:-1], keep_last=True)
+            rows = await self.rows()
+            cached = await prefixes.lineage(self.session, self.keys.secrets, self.org_id, rows[:-1], keep_last=True)
         self.parent = cached
-        return self.rows
 
-    async def full(self) -> list[repository.LineageRow]:
-        """The rows with every config (read again if left out: they are locked, so unchanged)."""
-        if not self.complete:
-            self.rows = await _lineage_or_404(self.session, self.org_id, self.node_id)
-            self.complete = True
-        return self.rows
+    def ancestor_locks(self) -> list[tuple[str, str]]:
+        return inherited_locks(self.heads[:-1])
 
-    async def node_state(self, own: dict[str, Any]) -> Prefix:
+    async def rows(self) -> list[repository.LineageRow]:
+        """The lineage with every config (read again if left out: it is locked, so unchanged)."""
+        if self._rows is None:
+            self._rows = await _lineage_or_404(self.session, self.org_id, self.node_id)
+        return self._rows
+
+    async def node_prefix(self, own: dict[str, Any]) -> Prefix:
         """The node's merged and opened state with `own` as its own config."""
-        node = self.rows[-1]
-        state = await extend(self.session, self.keys.secrets, self.org_id, self.parent, node, own)
-        if state is None:  # its layer refuses an envelope an ancestor opened: open them all at once
-            rows = await self.full()
-            state = (await build(self.session, self.keys.secrets, self.org_id, [*rows[:-1], replace(node, config_json=own)]))[-1]
-        return state
+        for seen, state in self._states:
+            if seen is own:
+                return state
+        found = await extend(self.session, self.keys.secrets, self.org_id, self.parent, self.node, own)
+        if found is None:  # its layer refuses an envelope an ancestor opened: open them all at once
+            rows = await self.rows()
+            found = (await build(self.session, self.keys.secrets, self.org_id,
+                                 [*rows[:-1], replace(rows[-1], config_json=own)]))[-1]
+        self._states.append((own, found))
+        return found
+
+    async def node_state(self, own: dict[str, Any]) -> MergeState:
+        return (await self.node_prefix(own)).sealed
+
+    async def descendants(self) -> list[Descendant]:
+        return _descendants(await repository.subtree(self.session, self.org_id, self.node_id))
+
+
+# ---- preview ----------------------------------------------------------------------------------
+
+
+class _PreviewLineage:
+    """The lineage and subtree a preview reads, in its one snapshot."""
+
+    def __init__(self, rows: list[repository.LineageRow], subtree: list[repository.SubtreeRow]) -> None:
+        self._rows = rows
+        self.below = _descendants(subtree)
+        self.parent = MergeState()
+        for row in rows[:-1]:
+            self.parent = self.parent.push(_layer(row))
+
+    def ancestor_locks(self) -> list[tuple[str, str]]:
+        return inherited_locks(self._rows[:-1])
+
+    async def rows(self) -> list[repository.LineageRow]:
+        return self._rows
+
+    async def node_state(self, own: dict[str, Any]) -> MergeState:
+        node = self._rows[-1]
+        return self.parent.push(Layer(node.node_id, own, node.locked_paths, node.version))
+
+    async def descendants(self) -> list[Descendant]:
+        return self.below
+
+
+def preview_error(error: AppError) -> PreviewError:
+    """A problem as one entry of a preview's `errors`. Its detail never carries a secret, not
+    even as ciphertext (JSON Patch and JSON Pointer messages quote documents and values)."""
+    path = error.extra.get("path")
+    if path is None and error.code == "not_found":
+        path = "/rollback_to"  # the preview body member that named the missing version
+    detail = secret_leaves.ENVELOPE_IN_TEXT.sub(secret_leaves.MASK, error.detail)
+    return PreviewError(code=error.code, detail=detail, path=path, holder=error.extra.get("holder"))
+
+
+async def preview(
+    session: AsyncSession, keys: ConfigKeys, principal: Principal, org_id: str, node_id: str, change: Change
+) -> PreviewView:
+    """What writing `change` to the node would do to its subtree (each changed effective config
+    with a masked RFC 6902 diff), and every problem the write would meet. Writes nothing."""
+    # one snapshot for every read below, and a transaction that cannot write
+    await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+    based_on = (await read_effective(session, keys, org_id, node_id)).etag
+    rows = await _lineage_or_404(session, org_id, node_id)
+    subtree = await repository.subtree(session, org_id, node_id)
+    lineage = _PreviewLineage(rows, subtree)
+    node = rows[-1]
+    draft = Draft(session, keys, principal, org_id, node, node.config_json, change, lineage, dry_run=True)
+    problems, stopped = await checks.run(draft, first=False)
+    errors = [preview_error(p) for p in problems]
+    if stopped or draft.unchanged:
+        # nothing can be written, or nothing would change (then the write answers `changed: false`)
+        return PreviewView(based_on=based_on, affected=[], unaffected_count=len(subtree), errors=errors)
+    layers = [_layer(r) for r in rows]
+    result = blast_radius(layers[:-1], layers[-1], draft.new_own, lineage.below)
+    return PreviewView(
+        based_on=based_on,
+        affected=[AffectedNode(node_id=a.node_id, diff=a.diff) for a in result.affected],
+        unaffected_count=result.unaffected_count,
+        errors=errors,
+    )
+
+
+# ---- history ----------------------------------------------------------------------------------
 
 
 async def history(
@@ -387,22 +360,21 @@ async def history(
     include_full: bool,
 ) -> HistoryPage:
     if await repository.get_own(session, org_id, node_id) is None:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
-    rows = await repository.history(session, org_id, node_id, before_version=before_version, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
+        raise _not_found(org_id, node_id)
+    found = await repository.history(session, org_id, node_id, before_version=before_version, limit=limit + 1)
+    rows, more = paging.page(found, limit)
     items = [
         HistoryItem(
             version=r.version,
             changed_at=r.changed_at,
             changed_by=r.changed_by,
             reason=r.reason,
-            diff=secrets.mask_patch(r.diff),
-            config=secrets.mask(r.config_json) if include_full else None,
+            diff=secret_leaves.mask_patch(r.diff),
+            config=secret_leaves.mask(r.config_json) if include_full else None,
         )
         for r in rows
     ]
-    return HistoryPage(items=items, next_cursor=str(rows[-1].version) if more and rows else None)
+    return HistoryPage(items=items, next_cursor=paging.version_cursor(rows[-1].version) if more else None)
 
 
 async def version_item(session: AsyncSession, org_id: str, node_id: str, version: int) -> HistoryItem:
@@ -413,8 +385,8 @@ async def version_item(session: AsyncSession, org_id: str, node_id: str, version
         changed_at=row.changed_at,
         changed_by=row.changed_by,
         reason=row.reason,
-        diff=secrets.mask_patch(row.diff),
-        config=secrets.mask(row.config_json),
+        diff=secret_leaves.mask_patch(row.diff),
+        config=secret_leaves.mask(row.config_json),
     )
 
 
@@ -437,7 +409,7 @@ async def version_diff(
         node_id=node_id,
         from_version=from_version,
         to_version=to_version,
-        diff=secrets.mask_patch(jsonpatch.make_patch(old.config_json, new.config_json).patch),
+        diff=secret_leaves.mask_patch(jsonpatch.make_patch(old.config_json, new.config_json).patch),
     )
 
 
@@ -460,4 +432,4 @@ async def effective_chain_of(
     """The effective config (sealed: envelopes, not plaintext) of every node on the lineage, root
     first, and the lineage's node ids: which node supplies what (integration health)."""
     rows = await _lineage_or_404(session, org_id, node_id)
-    return effective_chain(_layers(rows)), [r.node_id for r in rows]
+    return effective_chain([_layer(r) for r in rows]), [r.node_id for r in rows]

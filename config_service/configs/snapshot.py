@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.configs import repository
 from config_service.configs.merge import Layer, effective_config
-from config_service.configs.service import Keys, plaintext_effective
+from config_service.configs.service import plaintext_effective
 from config_service.errors import NotFound
-from config_service.kit import secrets
+from config_service.keys import ConfigKeys
+from config_service.kit import secret_leaves
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Snapshot:
     node_uid: uuid.UUID
 
 
-async def current(session: AsyncSession, keys: Keys, org_id: str, node_id: str) -> Snapshot:
+async def current(session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str) -> Snapshot:
     """The node's effective etag (over the plaintext, as every read's) and its lineage's
     own-config versions, now."""
     rows = await repository.lineage(session, org_id, node_id)
@@ -57,4 +58,4 @@ async def rebuild(
         if stored is None:
             raise NotFound(f"version {version} of '{row.node_id}' no longer exists")
         layers.append(Layer(row.node_id, stored.config_json, row.locked_paths, version))
-    return secrets.mask(effective_config(layers)), [r.node_id for r in rows]
+    return secret_leaves.mask(effective_config(layers)), [r.node_id for r in rows]

@@ -24,15 +24,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.configs.merge import Layer, MergeState
-from config_service.kit import secrets
+from config_service.configs.repository import LineageHead, LineageRow
+from config_service.kit import secret_leaves
 from config_service.kit.pointer import get_path
 from config_service.secrets.service import Opened, SealedLayer, Vault, open_layers
 
 LayerId = tuple[str, int, int, tuple[str, ...]]  # node_uid, version, row_xmin, locked_paths
 
 
-def layer_id(row: Any) -> LayerId:
-    """The identity of a stored own config (a `LineageRow`)."""
+def layer_id(row: LineageHead) -> LayerId:
+    """The identity of a stored own config."""
     return (str(row.node_uid), row.version, row.row_xmin, tuple(row.locked_paths))
 
 
@@ -57,13 +58,12 @@ def _copy(opened: Opened) -> Opened:
 
 
 async def extend(
-    session: AsyncSession, vault: Vault, org_id: str, parent: Prefix, row: Any, config: dict[str, Any] | None = None
+    session: AsyncSession, vault: Vault, org_id: str, parent: Prefix, row: LineageHead, own: dict[str, Any]
 ) -> Prefix | None:
-    """`parent` plus the layer of `row` (its stored config, or `config` in its place: a write's
-    new own config). None when the layer refuses an envelope an ancestor had opened: the
-    lineage must then be opened as a whole (`build`)."""
-    own = row.config_json if config is None else config
-    found = secrets.envelopes(own)
+    """`parent` plus the layer of `row` with own config `own` (its stored one, or a write's new
+    one). None when the layer refuses an envelope an ancestor had opened: the lineage must then
+    be opened as a whole (`build`)."""
+    found = secret_leaves.envelopes(own)
     opened = parent.opened
     if found:
         opened = _copy(parent.opened)
@@ -73,9 +73,11 @@ async def extend(
     return _push(parent, row, own, opened, found)
 
 
-def _push(parent: Prefix, row: Any, own: dict[str, Any], opened: Opened, found: list) -> Prefix:
+def _push(
+    parent: Prefix, row: LineageHead, own: dict[str, Any], opened: Opened, found: list[tuple[list[str], str]]
+) -> Prefix:
     sealed = parent.sealed.push(Layer(row.node_id, own, row.locked_paths, row.version))
-    plain_own = secrets.reveal(own, opened.plaintexts) if found else own
+    plain_own = secret_leaves.reveal(own, opened.plaintexts) if found else own
     plain = parent.plain.push(Layer(row.node_id, plain_own, row.locked_paths, row.version))
     # the envelopes still in force: the ancestors' that this layer did not override, and its own
     effective = sealed.effective
@@ -84,7 +86,7 @@ def _push(parent: Prefix, row: Any, own: dict[str, Any], opened: Opened, found: 
     return Prefix((*parent.ids, layer_id(row)), sealed, plain, opened, tuple(kept))
 
 
-async def build(session: AsyncSession, vault: Vault, org_id: str, rows: list[Any]) -> list[Prefix]:
+async def build(session: AsyncSession, vault: Vault, org_id: str, rows: list[LineageRow]) -> list[Prefix]:
     """The prefix of every level of a lineage (root first), its envelopes opened all at once."""
     opened = await open_layers(
         session, vault, org_id, [SealedLayer(r.node_id, str(r.node_uid), r.config_json) for r in rows]
@@ -92,7 +94,7 @@ async def build(session: AsyncSession, vault: Vault, org_id: str, rows: list[Any
     out: list[Prefix] = []
     state = EMPTY
     for row in rows:
-        state = _push(state, row, row.config_json, opened, secrets.envelopes(row.config_json))
+        state = _push(state, row, row.config_json, opened, secret_leaves.envelopes(row.config_json))
         out.append(state)
     return out
 
@@ -131,7 +133,7 @@ class PrefixCache:
         return len(self._entries)
 
     async def lineage(
-        self, session: AsyncSession, vault: Vault, org_id: str, rows: list[Any], *, keep_last: bool = False
+        self, session: AsyncSession, vault: Vault, org_id: str, rows: list[LineageRow], *, keep_last: bool = False
     ) -> Prefix:
         """The prefix of a fully loaded lineage (configs of every row), from the longest cached
         prefix of it, extended level by level. The ancestors' prefixes are cached; the last
@@ -145,7 +147,7 @@ class PrefixCache:
                 break
         last = len(rows) - 1
         for index in range(start, len(rows)):
-            extended = await extend(session, vault, org_id, state, rows[index])
+            extended = await extend(session, vault, org_id, state, rows[index], rows[index].config_json)
             if extended is None:
                 built = await build(session, vault, org_id, rows)
                 for prefix in built[: None if keep_last else -1]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from config_service.db import statements
 from config_service.db.urls import sqlalchemy_url
+from config_service.kit.changelog import ChangeEvent
+
+CommitListener = Callable[[Sequence[ChangeEvent]], None]
+_WRITTEN = "config_service.changes_written"  # session.info: the events its transaction wrote (after_commit)
 
 
 def _json_serializer(value: object) -> str:
@@ -42,18 +47,35 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        # Called with the change-log events a transaction wrote, once it has committed.
-        self.on_commit: Callable[[list[dict[str, Any]]], None] | None = None
+        # This process's change feed: hears of the change-log events a transaction wrote, once it
+        # has committed (read-your-writes); never of a transaction that rolled back.
+        self.on_commit: CommitListener | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on any error."""
         async with self.sessionmaker() as session:
+            written: list[ChangeEvent] = []
+            session.info[_WRITTEN] = written
             async with session.begin():
                 yield session
-            events = session.info.pop("events", None)
-            if events and self.on_commit is not None:
-                self.on_commit(events)
+            if written and self.on_commit is not None:
+                self.on_commit(written)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, event: ChangeEvent) -> None:
+    """Hand `event`, a change-log row this session's transaction inserted, to `Database.on_commit`
+    once the transaction commits (never if it rolls back). Only for sessions of
+    `Database.transaction()`: anywhere else the change would go unannounced, so that fails."""
+    written = session.info.get(_WRITTEN)
+    if written is None:
+        raise RuntimeError("a change-log event was written outside Database.transaction()")
+    written.append(event)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (`session.execute` is typed as returning a plain Result)."""
+    return (result.rowcount or 0) if isinstance(result, CursorResult) else 0

@@ -24,11 +24,9 @@ def alembic_config(database_url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade_schema(database_url: str, revision: str = "head") -> None:
+    """The schema only: `bootstrap.upgrade` also installs the reference data."""
     command.upgrade(alembic_config(database_url), revision)
-    from config_service.db.seed import seed_catalog
-
-    seed_catalog(database_url)
 
 
 def downgrade(database_url: str, revision: str) -> None:

@@ -27,7 +27,10 @@ async def driver(session: AsyncSession) -> psycopg.AsyncConnection:
     conn = session.info.get(_DRIVER)
     if conn is None:
         connection = await session.connection()
-        conn = session.info[_DRIVER] = (await connection.get_raw_connection()).driver_connection
+        conn = (await connection.get_raw_connection()).driver_connection
+        if not isinstance(conn, psycopg.AsyncConnection):
+            raise RuntimeError("raw statements need the psycopg async driver under the session")
+        session.info[_DRIVER] = conn
     return conn
 
 
@@ -60,12 +63,15 @@ async def fetch_pipelined(session: AsyncSession, batch: list[tuple[LiteralString
 
 @dataclass(frozen=True)
 class Statement:
-    """A statement built in one place and run in another (`run`, or folded into a larger
-    statement); `then` receives its rows."""
+    """A statement built in one place and run in another: alone (`run`), or folded into a larger
+    statement as the entry `cte` of its WITH list, selecting `columns` from it (then its rows
+    carry those columns first). `then` receives its rows."""
 
     sql: LiteralString
     params: dict[str, Any]
     then: Callable[[list[Any]], None] | None = None
+    cte: LiteralString = ""
+    columns: LiteralString = ""
 
 
 async def run(session: AsyncSession, statement: Statement) -> None:

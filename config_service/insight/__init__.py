@@ -1,1 +1,1 @@
-"""Insight into configs without changing them: explain (provenance) and blast-radius preview (DESIGN §7)."""
+"""Insight into configs without changing them: explain (provenance, DESIGN §7)."""

@@ -24,7 +24,7 @@ from typing import Any
 from config_service.configs.merge import Layer, effective_config
 from config_service.kit.jsondoc import canonical, escape_token
 from config_service.kit.pointer import ABSENT, get_path, parse_pointer
-from config_service.kit.secrets import is_envelope, mask
+from config_service.kit.secret_leaves import is_envelope, mask
 
 Fingerprint = Callable[[Any], str]
 
@@ -55,7 +55,7 @@ class Tombstone:
     layer: int
 
 
-class Obj(dict):
+class Obj(dict[str, Any]):
     """An object; `layer` is the deepest layer that wrote an object at this path."""
 
     __slots__ = ("layer",)

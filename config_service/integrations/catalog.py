@@ -38,12 +38,14 @@ def _f(
 
 
 def _i(id_: str, name: str, category: str, description: str, fields: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": id_, "name": name, "category": category, "description": description, "logo_url": None, "fields": fields}
+    return {"id": id_, "name": name, "category": category, "description": description, "logo_url": None,
+        "fields": fields}
 
 
 BUILT_IN: list[dict[str, Any]] = [
     _i("coralogix", "Coralogix", "observability", "Logs, metrics and traces (DataPrime queries, alerts).", [
-        _f("api_key", "string", "API Key", "Coralogix Personal API Key", "cxup_9f8e7d6c5b4a", required=True, secret=True),
+        _f("api_key", "string", "API Key", "Coralogix Personal API Key", "cxup_9f8e7d6c5b4a", required=True,
+            secret=True),
         _f("domain", "string", "Domain", "Coralogix domain (e.g. cx498.coralogix.com)", "cx498.coralogix.com",
            required=True, endpoint=True),
         _f("team_id", "integer", "Team ID", "Numeric id of the Coralogix team", 48211),
@@ -91,7 +93,8 @@ BUILT_IN: list[dict[str, Any]] = [
         _f("organization", "string", "Organization", "The GitHub organization (owner) of the repositories", "acme"),
     ]),
     _i("opsgenie", "Opsgenie", "incident_management", "Alerts, schedules and on-call via the Opsgenie API.", [
-        _f("api_key", "string", "API key", "Sent as 'Authorization: GenieKey …'", "eb243592-faa2-4ba2-a551-1afdf565c889",
+        _f("api_key", "string", "API key", "Sent as 'Authorization: GenieKey …'",
+            "eb243592-faa2-4ba2-a551-1afdf565c889",
            required=True, secret=True),
         _f("api_url", "url", "API URL", "https://api.opsgenie.com or https://api.eu.opsgenie.com",
            "https://api.opsgenie.com", endpoint=True),
@@ -109,7 +112,8 @@ BUILT_IN: list[dict[str, Any]] = [
            "https://sentry.io", endpoint=True),
     ]),
     _i("new_relic", "New Relic", "observability", "NRQL queries and entities via NerdGraph.", [
-        _f("api_key", "string", "User API key", "User key (NRAK-…), sent as API-Key", "NRAK-ABCDEFGHIJKLMNOPQRSTUVWXYZ0",
+        _f("api_key", "string", "User API key", "User key (NRAK-…), sent as API-Key",
+            "NRAK-ABCDEFGHIJKLMNOPQRSTUVWXYZ0",
            required=True, secret=True),
         _f("account_id", "integer", "Account ID", "The account NRQL queries run in", 1234567, required=True),
         _f("region", "enum", "Region", "US (api.newrelic.com) or EU (api.eu.newrelic.com)", "US", endpoint=True,
@@ -148,7 +152,8 @@ BUILT_IN: list[dict[str, Any]] = [
         _f("certificate_authority_data", "string", "CA certificate", "Base64 PEM of the cluster CA",
            "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"),
         _f("namespace", "string", "Namespace", "Default namespace", "default"),
-        _f("insecure_skip_tls_verify", "boolean", "Skip TLS verification", "Do not verify the server certificate", False),
+        _f("insecure_skip_tls_verify", "boolean", "Skip TLS verification", "Do not verify the server certificate",
+            False),
     ]),
     _i("jira", "Jira", "project_management", "Issues and projects via the Jira Cloud REST API.", [
         _f("base_url", "url", "Site URL", "The Jira site", "https://acme.atlassian.net", required=True, endpoint=True),

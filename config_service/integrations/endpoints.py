@@ -6,9 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from config_service.auth import policy
-from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin, Team
-from config_service.auth.principal import Scope
+from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin, TeamReader
 from config_service.errors import InvalidRequest
 from config_service.http import json_body
 from config_service.integrations import health, service
@@ -46,7 +44,8 @@ async def list_schemas(ctx: Context, category: Category = None) -> IntegrationSc
         return await service.list_schemas(session, category)
 
 
-@router.get("/integrations/schemas/{schema_id}", response_model=IntegrationSchemaOut, operation_id="integration_schema_get")
+@router.get("/integrations/schemas/{schema_id}", response_model=IntegrationSchemaOut,
+    operation_id="integration_schema_get")
 async def get_schema(ctx: Context, schema_id: str) -> IntegrationSchemaOut:
     async with ctx.db.transaction() as session:
         return await service.get_schema(session, _schema_id(schema_id))
@@ -62,7 +61,8 @@ async def create_schema(ctx: Context, request: Request, principal: GlobalAdmin) 
 
 @router.put("/integrations/schemas/{schema_id}", response_model=IntegrationSchemaOut,
             operation_id="integration_schema_replace")
-async def replace_schema(ctx: Context, request: Request, principal: GlobalAdmin, schema_id: str) -> IntegrationSchemaOut:
+async def replace_schema(ctx: Context, request: Request, principal: GlobalAdmin,
+    schema_id: str) -> IntegrationSchemaOut:
     body = IntegrationSchemaUpdate.model_validate(await _object_body(request))
     async with ctx.db.transaction() as session:
         return await service.update_schema(session, principal, _schema_id(schema_id), body, replace=True)
@@ -85,12 +85,11 @@ async def delete_schema(ctx: Context, principal: GlobalAdmin, schema_id: str) ->
 
 
 @router.get("/integrations/health", response_model=HealthView, operation_id="integrations_health_me")
-async def my_health(ctx: Context, principal: Team) -> HealthView:
+async def my_health(ctx: Context, caller: TeamReader) -> HealthView:
     """For every catalog integration: configured / incomplete / not_configured on the team's
     effective config, and the node that supplies each configured field."""
-    policy.require_scope(principal, Scope.CONFIG_READ)
     async with ctx.db.transaction() as session:
-        return await health.node_health(session, principal.org_id, principal.node_id)
+        return await health.node_health(session, caller.org_id, caller.node_id)
 
 
 @router.get("/admin/orgs/{org_id}/nodes/{node_id}/integrations/health", response_model=HealthView,

@@ -14,6 +14,7 @@ from config_service.errors import Conflict, InvalidRequest, NotFound, SchemaInUs
 from config_service.integrations import repository
 from config_service.integrations.catalog import BUILT_IN
 from config_service.integrations.schemas import (
+    FieldDef,
     IntegrationSchemaCreate,
     IntegrationSchemaList,
     IntegrationSchemaOut,
@@ -32,7 +33,7 @@ def _out(schema: IntegrationSchema) -> IntegrationSchemaOut:
         description=schema.description,
         category=schema.category,
         logo_url=schema.logo_url,
-        fields=normalise_fields(schema.fields),
+        fields=[FieldDef.model_validate(f) for f in normalise_fields(schema.fields)],
         built_in=schema.id in BUILT_IN_IDS,
         created_at=schema.created_at,
         updated_at=schema.updated_at,
@@ -70,7 +71,8 @@ async def catalog_for(
     return await repository.fields_of(session, ids, for_share=for_write)
 
 
-async def create_schema(session: AsyncSession, principal: Principal, body: IntegrationSchemaCreate) -> IntegrationSchemaOut:
+async def create_schema(session: AsyncSession, principal: Principal,
+    body: IntegrationSchemaCreate) -> IntegrationSchemaOut:
     fields = _checked_fields(body.fields)
     _checked_logo(body.logo_url)
     if await repository.get(session, body.id) is not None:

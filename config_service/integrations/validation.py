@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from config_service.kit import secrets
+from config_service.kit import secret_leaves
 from config_service.kit.ids import is_valid_id
 from config_service.kit.jsondoc import canonical, escape_token
 from config_service.kit.pointer import ABSENT, get_path
@@ -74,7 +74,7 @@ def schema_problem(fields: Any) -> tuple[str, str] | None:
         if extra:
             return f"{at}/{escape_token(sorted(extra)[0])}", "unknown field property"
         name = field.get("name")
-        if not is_valid_id(name):
+        if not isinstance(name, str) or not is_valid_id(name):
             return f"{at}/name", "a field name is 1-64 of A-Z a-z 0-9 _ - starting with a letter or digit"
         if name in seen:
             return f"{at}/name", "field names must be unique"
@@ -156,7 +156,7 @@ def check_write(
         if fields is None or value is None or (old_value is not ABSENT and _same(value, old_value)):
             continue
         base = f"/integrations/{escape_token(integration)}"
-        if not isinstance(value, dict) or secrets.SECRET_KEY in value:
+        if not isinstance(value, dict) or secret_leaves.SECRET_KEY in value:
             raise IntegrationError(base, f"{base}: an integration is an object of fields")
         by_name = {f["name"]: f for f in fields}
         old_fields = old_value if isinstance(old_value, dict) else {}
@@ -166,14 +166,15 @@ def check_write(
             path = f"{base}/{escape_token(name)}"
             field = by_name.get(name)
             if field is None:
-                raise IntegrationError(path, f"{path}: '{integration}' has no field '{name}' (fields: {sorted(by_name)})")
+                raise IntegrationError(path,
+                    f"{path}: '{integration}' has no field '{name}' (fields: {sorted(by_name)})")
             if field_value is None:
                 continue
             tokens = ["integrations", integration, name]
-            if secrets.is_envelope(field_value):  # restored by a rollback: sealed, so string-like
+            if secret_leaves.is_envelope(field_value):  # restored by a rollback: sealed, so string-like
                 problem = None if field["type"] in STRING_TYPES else f"expected {field['type']}, not a secret"
-            elif isinstance(field_value, dict) and secrets.SECRET_KEY in field_value:
-                plaintext = secrets.secret_request(field_value, tokens)
+            elif isinstance(field_value, dict) and secret_leaves.SECRET_KEY in field_value:
+                plaintext = secret_leaves.secret_request(field_value, tokens)
                 problem = type_problem(field, plaintext)
             else:
                 problem = type_problem(field, field_value)

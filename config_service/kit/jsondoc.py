@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-MAX_DEPTH = 32
+MAX_JSON_NESTING = 32
 MAX_KEY_LENGTH = 256
 MAX_OWN_CONFIG_BYTES = 256 * 1024
 # PostgreSQL's JSONB cannot hold U+0000; refusing it here names the path instead of failing in the database.
@@ -44,7 +44,7 @@ def encoded_size(value: Any) -> int:
     return len(orjson.dumps(value))
 
 
-def find_shape_problem(value: Any, *, max_depth: int = MAX_DEPTH) -> tuple[str, str] | None:
+def find_shape_problem(value: Any, *, max_depth: int = MAX_JSON_NESTING) -> tuple[str, str] | None:
     """First (JSON Pointer, message) that breaks the nesting or key-length limit, else None.
 
     Iterative, so depth is bounded by the explicit check rather than the Python stack.

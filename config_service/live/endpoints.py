@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -12,8 +13,8 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
 from config_service.auth import policy
-from config_service.auth.dependencies import Context, OrgAdmin, Team
-from config_service.auth.principal import Principal, Scope
+from config_service.auth.dependencies import Context, OrgAdmin, TeamReader
+from config_service.auth.principal import Principal
 from config_service.context import AppContext
 from config_service.errors import NotFound
 
@@ -38,7 +39,7 @@ async def watch_stream(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _lifetime()
 
-    async def events():
+    async def events() -> AsyncIterator[dict[str, str] | bytes]:
         sent = last_event_id
         try:
             while True:
@@ -84,7 +85,7 @@ async def watch_stream(
 async def watch_me(
     ctx: Context,
     request: Request,
-    principal: Team,
+    caller: TeamReader,
     last_event_id: LastEventId = None,
     secrets: Annotated[
         Literal["masked"] | None, Query(description="`masked`: mask secrets even with `secrets:read`")
@@ -95,10 +96,9 @@ async def watch_me(
     keep-alive comments every 15 s; the stream ends after at most 15 minutes (resume with
     `Last-Event-ID`); `revoked` / `gone` close it when the token is revoked or expires or the node
     is deleted or moved. `secrets=masked` masks secrets even for a token with `secrets:read`."""
-    policy.require_scope(principal, Scope.CONFIG_READ)
-    reveal = Scope.SECRETS_READ in principal.scopes and secrets != "masked"
     return await watch_stream(
-        ctx, principal.org_id, principal.node_id, reveal=reveal, principal=principal, last_event_id=last_event_id
+        ctx, caller.org_id, caller.node_id, reveal=policy.may_reveal(caller.principal, secrets),
+        principal=caller.principal, last_event_id=last_event_id,
     )
 
 

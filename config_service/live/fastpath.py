@@ -10,30 +10,35 @@ request identically (same body, headers and statuses; tests compare both paths).
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as ASGIScope
 
+from config_service.auth import policy
 from config_service.auth.dependencies import cached_principal
-from config_service.auth.principal import Kind
-from config_service.auth.principal import Scope as TokenScope
-from config_service.configs.validators import none_match
+from config_service.auth.principal import Scope
+from config_service.context import AppContext
+from config_service.errors import AppError
+from config_service.http import API_PREFIX
+from config_service.live.render import render_effective
 
-FAST_PATHS = {"/api/v1/config/me": "/api/v1/config/me", "/api/v1/config/me/effective": "/api/v1/config/me/effective"}
+_ME = API_PREFIX + "/config/me"
+FAST_PATHS = {_ME: _ME, _ME + "/effective": _ME + "/effective"}  # request path → its route template
 
 
 class CachedReadFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in FAST_PATHS and not scope["query_string"]:
-            if await self._try(scope, send):
+    async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in FAST_PATHS:
+            if not scope["query_string"] and await self._try(scope, send):
                 return
         await self.app(scope, receive, send)
 
-    async def _try(self, scope: Scope, send: Send) -> bool:
+    async def _try(self, scope: ASGIScope, send: Send) -> bool:
         app = scope.get("app")
-        ctx = getattr(getattr(app, "state", None), "ctx", None)
-        if ctx is None or ctx.live is None:
+        ctx: AppContext | None = getattr(getattr(app, "state", None), "ctx", None)
+        if ctx is None:
             return False
         authorization = inm = None
         for key, value in scope["headers"]:
@@ -49,24 +54,23 @@ class CachedReadFastPath:
         if token.count(".") != 2 or len(token) > 512:
             return False
         principal = cached_principal(ctx, token)
-        if principal is None or principal.kind is not Kind.TEAM or TokenScope.CONFIG_READ not in principal.scopes:
+        if principal is None:
             return False
-        reveal = TokenScope.SECRETS_READ in principal.scopes
-        view = ctx.live.cache.get(principal.org_id, principal.node_id, reveal)
+        try:  # the route's `TeamReader` decision; a refusal is answered by the route
+            caller = policy.team_caller(principal, Scope.CONFIG_READ)
+        except AppError:
+            return False
+        reveal = policy.may_reveal(principal)
+        view = ctx.live.cache.get(caller.org_id, caller.node_id, reveal)
         if view is None:
             return False
         ctx.last_used.touch(principal)
         scope["fast_route"] = FAST_PATHS[scope["path"]]
-        headers = [(b"etag", f'"{view.etag}"'.encode())]
-        if reveal:
-            headers.append((b"cache-control", b"no-store"))
-        if inm is not None and none_match(inm.decode("latin-1"), view.etag):
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
-            return True
-        if reveal:
+        rendered = render_effective(
+            view.etag, view.body, reveal=reveal, if_none_match=inm.decode("latin-1") if inm is not None else None
+        )
+        if rendered.carries_plaintext:
             await ctx.live.note_plaintext_read(principal, view)
-        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(view.body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": view.body})
+        await send({"type": "http.response.start", "status": rendered.status, "headers": rendered.headers})
+        await send({"type": "http.response.body", "body": rendered.body})
         return True

@@ -13,19 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import psycopg
 from sqlalchemy import text
 
 from config_service.db.engine import Database
 from config_service.db.urls import libpq_url
-from config_service.live.invalidation import Effects, Event, effects_of
+from config_service.kit.changelog import CHANNEL, ChangeEvent
+from config_service.live.invalidation import Effects, effects_of
 
 log = logging.getLogger(__name__)
-
-CHANNEL = "config_service_changes"
 
 _READ_FORWARD = text(
     """
@@ -71,14 +69,14 @@ class ChangeFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    def applied_locally(self, rows: list[dict[str, Any]]) -> None:
+    def applied_locally(self, events: Sequence[ChangeEvent]) -> None:
         """Events this process just committed: apply them now (read-your-writes)."""
         effects = Effects()
-        for row in rows:
-            if row["id"] in self._applied:
+        for event in events:
+            if event.id in self._applied:
                 continue
-            self._applied[row["id"]] = row["xid"]
-            effects.merge(effects_of(Event(**row)))
+            self._applied[event.id] = event.xid
+            effects.merge(effects_of(event))
         if effects:
             self.apply(effects)
 
@@ -95,9 +93,10 @@ class ChangeFeed:
                     continue
                 self._applied[row.id] = row.xid
                 fresh += 1
-                effects.merge(
-                    effects_of(Event(row.id, row.xid, row.org_id, row.action, row.target_type, row.target_id, row.details or {}))
+                event = ChangeEvent(
+                    row.id, row.xid, row.org_id, row.action, row.target_type, row.target_id, row.details or {}
                 )
+                effects.merge(effects_of(event))
             if effects:
                 self.apply(effects)
             if rows:

@@ -34,7 +34,8 @@ class Hub:
         self._per_token: dict[uuid.UUID, int] = {}
         self._count = 0
 
-    def register(self, org_id: str, node_id: str, hierarchy: list[str] | tuple[str, ...], token_id: uuid.UUID | None) -> Watcher:
+    def register(self, org_id: str, node_id: str, hierarchy: list[str] | tuple[str, ...],
+        token_id: uuid.UUID | None) -> Watcher:
         if self._count >= self.per_instance:
             raise ServiceUnavailable("this instance has too many watchers; retry shortly", headers={"Retry-After": "5"})
         if token_id is not None and self._per_token.get(token_id, 0) >= self.per_token:

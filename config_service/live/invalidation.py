@@ -3,18 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-
-@dataclass(frozen=True)
-class Event:
-    id: int
-    xid: int
-    org_id: str | None
-    action: str
-    target_type: str
-    target_id: str | None
-    details: dict[str, Any] = field(default_factory=dict)
+from config_service.kit.changelog import ChangeEvent
 
 
 @dataclass
@@ -35,13 +25,15 @@ class Effects:
         self.token_orgs |= other.token_orgs
 
     def __bool__(self) -> bool:
-        return bool(self.stale_subtrees or self.gone_subtrees or self.stale_orgs or self.revoked_tokens or self.token_orgs)
+        return bool(
+            self.stale_subtrees or self.gone_subtrees or self.stale_orgs or self.revoked_tokens or self.token_orgs
+        )
 
 
 _CONFIG_ACTIONS = {"config.written", "config.rolled_back", "locks.changed"}
 
 
-def effects_of(event: Event) -> Effects:
+def effects_of(event: ChangeEvent) -> Effects:
     effects = Effects()
     org, target = event.org_id, event.target_id
     if org is None:

@@ -6,30 +6,32 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from config_service.auth.principal import Principal
 from config_service.configs import service as configs
-from config_service.configs import repository
-from config_service.configs.service import Keys
+from config_service.configs.schemas import EffectiveView
 from config_service.configs.states import PrefixCache
 from config_service.db.engine import Database
-from config_service.live.cache import CachedView, EffectiveCache, TokenCache
+from config_service.keys import ConfigKeys
 from config_service.live.batch import Batcher
+from config_service.live.cache import CachedView, EffectiveCache, TokenCache
 from config_service.live.feed import ChangeFeed
 from config_service.live.hub import Hub
 from config_service.live.invalidation import Effects
+from config_service.secrets.service import note_secret_read
 
 
 @dataclass
 class Live:
     db: Database
-    keys: Keys
+    keys: ConfigKeys
     cache: EffectiveCache
     tokens: TokenCache
     hub: Hub
     feed: ChangeFeed | None = None
-    fills: Batcher = field(init=False)
+    fills: Batcher[CachedView] = field(init=False)
 
     @classmethod
-    def create(cls, db: Database, keys: Keys, listen_url: str, *, cache_enabled: bool) -> Live:
+    def create(cls, db: Database, keys: ConfigKeys, listen_url: str, *, cache_enabled: bool) -> Live:
         live = cls(db, keys, EffectiveCache(cache_enabled), TokenCache(cache_enabled), Hub())
         live.fills = Batcher(live._fill)
         live.feed = ChangeFeed(db, listen_url, live.apply)
@@ -64,7 +66,7 @@ class Live:
         prefixes = self.keys.prefixes if self.keys.prefixes.enabled else PrefixCache(enabled=True)  # per batch only
         out: dict[tuple[str, bool], CachedView | None] = {}
         async with self.db.transaction() as session:
-            lineages = await repository.lineages(session, org_id, sorted({node for node, _ in wanted}))
+            lineages = await configs.lineages(session, org_id, sorted({node for node, _ in wanted}))
             for node_id, reveal in wanted:
                 rows = lineages.get(node_id)
                 if rows is None:
@@ -76,15 +78,13 @@ class Live:
                 self.cache.put(org_id, node_id, reveal, fresh, generation)
         return out
 
-    async def note_plaintext_read(self, principal, view: CachedView) -> None:
+    async def note_plaintext_read(self, principal: Principal, view: CachedView) -> None:
         """Audit a response that carries plaintext secrets (`secrets.read`, ≤ once per token per hour)."""
         if view.has_secrets:
-            from config_service.secrets.service import note_secret_read
-
             await note_secret_read(self.db, self.keys.secrets, principal)
 
 
-def _cached(view, *, has_secrets: bool) -> CachedView:
+def _cached(view: EffectiveView, *, has_secrets: bool) -> CachedView:
     """The response body and the SSE event data of a view, serialised around one encoding of
     its effective config (the same fields as EffectiveView, in order)."""
     config = orjson.dumps(view.effective_config)

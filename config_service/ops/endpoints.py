@@ -33,7 +33,8 @@ async def ready(request: Request) -> Response:
         return json_response({"status": "unavailable", "database": "unreachable", "schema": None}, status=503)
     problem = await asyncio.to_thread(migrate.schema_problem, revision)
     if problem:
-        return json_response({"status": "unavailable", "database": "ok", "schema": revision, "detail": problem}, status=503)
+        return json_response({"status": "unavailable", "database": "ok", "schema": revision, "detail": problem},
+            status=503)
     return json_response({"status": "ok", "database": "ok", "schema": revision})
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import time
 import os
+import time
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send

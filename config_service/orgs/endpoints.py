@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from config_service.auth import policy
-from config_service.auth.dependencies import AnyPrincipal, Context, GlobalAdmin, OrgAdmin
+from config_service.auth.dependencies import AnyAdmin, Context, GlobalAdmin, OrgAdmin
+from config_service.kit.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs import service
-from config_service.orgs.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs.schemas import NodeCreate, NodeList, NodeOut, NodeUpdate, OrgCreate, OrgList, OrgOut, TreeOut
 
 router = APIRouter(prefix="/admin/orgs", tags=["orgs"])
@@ -26,10 +25,9 @@ async def create_org(ctx: Context, principal: GlobalAdmin, body: OrgCreate) -> O
 
 @router.get("", response_model=OrgList, operation_id="org_list")
 async def list_orgs(
-    ctx: Context, principal: AnyPrincipal, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+    ctx: Context, principal: AnyAdmin, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
 ) -> OrgList:
     """Every org (global admin) or the caller's own (org admin), newest first."""
-    policy.require_admin(principal)
     async with ctx.db.transaction() as session:
         return await service.list_orgs(session, principal, limit=limit, cursor=cursor)
 

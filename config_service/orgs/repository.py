@@ -1,4 +1,4 @@
-"""Every query on org_nodes (and the per-org advisory lock of tree changes)."""
+"""Every query on org_nodes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from sqlalchemy import delete, func, literal, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.models import OrgNode
-
-_TREE_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
 
 _SUBTREE_IDS = text(
     """
@@ -36,11 +34,6 @@ WITH RECURSIVE up AS (
 SELECT max(depth) FROM up
 """
 )
-
-
-async def lock_tree(session: AsyncSession, org_id: str) -> None:
-    """Serialise tree changes within one org; config writes take the same lock shared."""
-    await session.execute(_TREE_LOCK, {"k": f"org:{org_id}"})
 
 
 async def get(session: AsyncSession, org_id: str, node_id: str) -> OrgNode | None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import service as audit
-from config_service.auth.principal import Kind, Principal
+from config_service.auth import policy
+from config_service.auth.principal import Principal
 from config_service.configs import service as configs
+from config_service.db import locks
 from config_service.errors import Conflict, Cycle, HasChildren, InvalidRequest, NotFound
+from config_service.kit import paging
 from config_service.models import OrgNode
-from config_service.orgs import paging, repository
+from config_service.orgs import repository
 from config_service.orgs.schemas import (
     NodeCreate,
     NodeList,
@@ -23,12 +26,13 @@ from config_service.orgs.schemas import (
 )
 from config_service.tokens import service as tokens
 
-MAX_DEPTH = 32
+MAX_TREE_DEPTH = 32
 
 
 def _org_out(node: OrgNode) -> OrgOut:
     return OrgOut(
-        org_id=node.org_id, name=node.name, node_uid=node.node_uid, created_at=node.created_at, updated_at=node.updated_at
+        org_id=node.org_id, name=node.name, node_uid=node.node_uid, created_at=node.created_at,
+        updated_at=node.updated_at
     )
 
 
@@ -44,7 +48,7 @@ async def get_node_or_404(session: AsyncSession, org_id: str, node_id: str) -> O
 
 
 async def create_org(session: AsyncSession, principal: Principal, body: OrgCreate) -> OrgOut:
-    await repository.lock_tree(session, body.org_id)
+    await locks.lock_org(session, body.org_id, shared=False)
     if await repository.get(session, body.org_id, body.org_id) is not None:
         raise Conflict(f"org '{body.org_id}' already exists")
     root = await repository.add(
@@ -69,12 +73,10 @@ async def list_orgs(
     session: AsyncSession, principal: Principal, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
 ) -> OrgList:
     """Every org (global admin) or only the caller's own (org admin), newest first."""
-    only = principal.org_id if principal.kind is Kind.ORG_ADMIN else None
-    after = paging.decode_cursor(cursor) if cursor else None
-    rows = await repository.list_roots(session, only, limit=limit + 1, after=after)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = paging.encode_cursor(rows[-1].created_at, rows[-1].org_id) if more else None
+    only = policy.orgs_visible_to(principal)
+    after = paging.decode_keyset_cursor(cursor) if cursor else None
+    rows, more = paging.page(await repository.list_roots(session, only, limit=limit + 1, after=after), limit)
+    next_cursor = paging.keyset_cursor(rows[-1].created_at, rows[-1].org_id) if more else None
     return OrgList(items=[_org_out(node) for node in rows], next_cursor=next_cursor)
 
 
@@ -84,7 +86,7 @@ async def get_org(session: AsyncSession, org_id: str) -> OrgOut:
 
 async def delete_org(session: AsyncSession, principal: Principal, org_id: str, *, cascade: bool) -> list[str]:
     """Delete the whole org; returns the ids of the tokens it revoked."""
-    await repository.lock_tree(session, org_id)
+    await locks.lock_org(session, org_id, shared=False)  # tree changes exclude each other and config writes
     await get_node_or_404(session, org_id, org_id)
     nodes = await repository.list_nodes(session, org_id)
     if len(nodes) > 1 and not cascade:
@@ -100,15 +102,16 @@ async def delete_org(session: AsyncSession, principal: Principal, org_id: str, *
 
 
 async def create_node(session: AsyncSession, principal: Principal, org_id: str, body: NodeCreate) -> NodeOut:
-    await repository.lock_tree(session, org_id)
+    await locks.lock_org(session, org_id, shared=False)  # tree changes exclude each other and config writes
     await get_node_or_404(session, org_id, org_id)
     parent_id = body.parent_node_id or org_id
     if await repository.get(session, org_id, parent_id) is None:
         raise NotFound(f"parent node '{parent_id}' does not exist in org '{org_id}'")
     if await repository.get(session, org_id, body.node_id) is not None:
         raise Conflict(f"node '{body.node_id}' already exists in org '{org_id}'")
-    if await repository.depth(session, org_id, parent_id) + 1 > MAX_DEPTH:
-        raise InvalidRequest(f"a node under '{parent_id}' would be deeper than {MAX_DEPTH} levels", path="/parent_node_id")
+    if await repository.depth(session, org_id, parent_id) + 1 > MAX_TREE_DEPTH:
+        raise InvalidRequest(f"a node under '{parent_id}' would be deeper than {MAX_TREE_DEPTH} levels",
+            path="/parent_node_id")
     node = await repository.add(
         session,
         OrgNode(
@@ -132,11 +135,9 @@ async def list_nodes(
 ) -> NodeList:
     """Every node of the org, the root included (first), oldest first."""
     await get_node_or_404(session, org_id, org_id)
-    after = paging.decode_cursor(cursor) if cursor else None
-    rows = await repository.list_nodes(session, org_id, limit=limit + 1, after=after)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = paging.encode_cursor(rows[-1].created_at, rows[-1].node_id) if more else None
+    after = paging.decode_keyset_cursor(cursor) if cursor else None
+    rows, more = paging.page(await repository.list_nodes(session, org_id, limit=limit + 1, after=after), limit)
+    next_cursor = paging.keyset_cursor(rows[-1].created_at, rows[-1].node_id) if more else None
     return NodeList(items=[node_out(n) for n in rows], next_cursor=next_cursor)
 
 
@@ -162,7 +163,7 @@ async def update_node(
     session: AsyncSession, principal: Principal, org_id: str, node_id: str, body: NodeUpdate
 ) -> tuple[NodeOut, bool]:
     """Rename and/or move. Returns the node and whether it moved."""
-    await repository.lock_tree(session, org_id)
+    await locks.lock_org(session, org_id, shared=False)  # tree changes exclude each other and config writes
     node = await get_node_or_404(session, org_id, node_id)
     moved = False
     fields = body.model_fields_set
@@ -184,16 +185,17 @@ async def update_node(
             raise Cycle(f"'{new_parent}' is '{node_id}' or one of its descendants")
         height = max(below for _, below in subtree)
         new_depth = await repository.depth(session, org_id, new_parent) + 1 + height
-        if new_depth > MAX_DEPTH:
+        if new_depth > MAX_TREE_DEPTH:
             raise InvalidRequest(
-                f"after the move the subtree would reach depth {new_depth}; the limit is {MAX_DEPTH}",
+                f"after the move the subtree would reach depth {new_depth}; the limit is {MAX_TREE_DEPTH}",
                 path="/parent_node_id",
             )
         before = node.parent_node_id
         await repository.move(session, node, new_parent)
         await audit.record(
             session, principal, "node.moved", org_id=org_id, target_type="node", target_id=node_id,
-            details={"from": before, "to": new_parent, "subtree": [nid for nid, _ in subtree][:1000], "reason": body.reason},
+            details={"from": before, "to": new_parent, "subtree": [nid for nid, _ in subtree][:1000],
+                "reason": body.reason},
         )
         moved = True
     return node_out(node), moved
@@ -203,7 +205,7 @@ async def delete_node(
     session: AsyncSession, principal: Principal, org_id: str, node_id: str, *, cascade: bool
 ) -> list[str]:
     """Delete a node (and with `cascade` its subtree); returns the revoked token ids."""
-    await repository.lock_tree(session, org_id)
+    await locks.lock_org(session, org_id, shared=False)  # tree changes exclude each other and config writes
     node = await get_node_or_404(session, org_id, node_id)
     if node.parent_node_id is None:
         raise InvalidRequest("the org root is deleted with DELETE /admin/orgs/{org}", path="")

@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from config_service.auth import policy
-from config_service.auth.dependencies import AnyPrincipal, Context, OrgAdmin
-from config_service.auth.principal import Kind
-from config_service.errors import Forbidden, InvalidRequest
+from config_service.auth.dependencies import Context, Exchanger, OrgAdmin, RoutingCaller
+from config_service.errors import InvalidRequest
 from config_service.kit.ids import is_valid_id
+from config_service.kit.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs import service as orgs
-from config_service.orgs.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.routing import exchange as exchanges
 from config_service.routing import service
 from config_service.routing.schemas import (
@@ -30,20 +29,13 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @router.post("/routing/lookup", response_model=LookupResult, operation_id="routing_lookup")
-async def lookup(ctx: Context, principal: AnyPrincipal, body: LookupRequest) -> LookupResult:
+async def lookup(ctx: Context, principal: RoutingCaller, body: LookupRequest) -> LookupResult:
     """Find the team that owns a Slack channel, service, repo, … (first identifier in precedence
     order that matches decides). An org admin's lookup is always scoped to its own org."""
-    org_id = body.org_id
-    if principal.kind is Kind.ORG_ADMIN:
-        org_id = org_id or principal.org_id
-        policy.require_org_admin(principal, org_id)
-        if body.issue_token:
-            raise Forbidden("issue_token needs the internal service token or the global admin")
-    elif principal.kind not in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
-        raise Forbidden("routing lookups need the internal service token or an admin token")
+    org_id = policy.lookup_org(principal, body.org_id, issue_token=body.issue_token)
     async with ctx.db.transaction() as session:
         result = await service.lookup(session, body.identifiers, org_id)
-        if body.issue_token and result.found:
+        if body.issue_token and result.found and result.org_id is not None and result.team_node_id is not None:
             issued = await exchanges.exchange(
                 session, ctx.peppers, principal, result.org_id, result.team_node_id, MAX_EXCHANGE_TTL, None,
                 via="routing.lookup",
@@ -54,7 +46,7 @@ async def lookup(ctx: Context, principal: AnyPrincipal, body: LookupRequest) -> 
 
 
 @router.post("/tokens/exchange", status_code=201, response_model=ExchangeResult, operation_id="token_exchange")
-async def exchange(ctx: Context, principal: AnyPrincipal, body: ExchangeRequest) -> ExchangeResult:
+async def exchange(ctx: Context, principal: Exchanger, body: ExchangeRequest) -> ExchangeResult:
     """A team token valid for at most 15 minutes (default scopes `config:read secrets:read runs:write`)."""
     async with ctx.db.transaction() as session:
         return await exchanges.exchange(

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config_service.auth.principal import DEFAULT_TEAM_SCOPES, Kind, Principal
-from config_service.errors import Forbidden, InvalidRequest
+from config_service.auth.principal import DEFAULT_TEAM_SCOPES, Principal
+from config_service.errors import InvalidRequest
 from config_service.orgs import service as orgs
 from config_service.routing.schemas import MAX_EXCHANGE_TTL
 from config_service.tokens import service as tokens
@@ -16,7 +16,7 @@ from config_service.tokens.schemas import TokenCreate, TokenIssued
 
 async def exchange(
     session: AsyncSession,
-    peppers,
+    peppers: tokens.Peppers,
     principal: Principal,
     org_id: str,
     node_id: str,
@@ -25,13 +25,12 @@ async def exchange(
     *,
     via: str,
 ) -> TokenIssued:
-    """A short-lived team token (≤ 15 minutes), audited as `token.issued`."""
-    if principal.kind not in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
-        raise Forbidden("only the internal service token or the global admin can exchange for a team token")
+    """A short-lived team token (≤ 15 minutes), audited as `token.issued`, for a principal the
+    route let exchange (`policy.require_exchanger`, or a lookup's `policy.lookup_org`)."""
     if ttl_seconds < 1 or ttl_seconds > MAX_EXCHANGE_TTL:
         raise InvalidRequest(f"ttl_seconds must be between 1 and {MAX_EXCHANGE_TTL}", path="/ttl_seconds")
     await orgs.get_node_or_404(session, org_id, node_id)
-    body = TokenCreate(description=f"short-lived ({via})", scopes=scopes or sorted(DEFAULT_TEAM_SCOPES))
+    body = TokenCreate(description=f"short-lived ({via})", scopes=scopes or sorted(str(s) for s in DEFAULT_TEAM_SCOPES))
     return await tokens.issue_team_token(
         session, peppers, principal, org_id, node_id, body, ttl=timedelta(seconds=ttl_seconds),
         audit_details={"via": via, "ttl_seconds": ttl_seconds},

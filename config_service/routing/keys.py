@@ -64,7 +64,8 @@ def claims(own_config: dict[str, Any]) -> set[Claim]:
             raise RoutingError(f"{path} must be a list of strings", path)
         for index, value in enumerate(values):
             if not isinstance(value, str) or not value.strip() or len(value) > MAX_KEY_LENGTH:
-                raise RoutingError(f"{path}/{index} must be a non-empty string of at most {MAX_KEY_LENGTH} characters", f"{path}/{index}")
+                raise RoutingError(f"{path}/{index} must be a non-empty string of at most {MAX_KEY_LENGTH} characters",
+                    f"{path}/{index}")
             norm = normalise(key_type, value)
             found.setdefault((key_type, norm), Claim(key_type, norm, value))
     return set(found.values())

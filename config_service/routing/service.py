@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import base64
+from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config_service.auth.principal import Kind, Principal
-from config_service.errors import Forbidden, InvalidConfig, InvalidRequest, RoutingConflict
+from config_service.auth import policy
+from config_service.auth.principal import Principal
+from config_service.errors import AppError, Forbidden, InvalidConfig, InvalidRequest, RoutingConflict
+from config_service.kit import paging
 from config_service.kit.jsondoc import canonical
+from config_service.models import RoutingKey
 from config_service.routing import repository
 from config_service.routing.keys import (
     ROUTING_LISTS,
     WORKSPACE_LIST,
+    Claim,
     RoutingError,
     claims,
     lookup_candidates,
@@ -23,15 +25,108 @@ from config_service.routing.keys import (
 from config_service.routing.schemas import ClaimInfo, ClaimList, LookupResult
 
 
-def planned_claims(own_config: dict[str, Any], *, is_root: bool):
-    """The claims of a would-be own config, validated (422 on malformed routing lists)."""
+@dataclass(frozen=True)
+class ClaimPlan:
+    """The claims of a node's would-be own config, against those it holds now."""
+
+    wanted: set[Claim]
+    held: set[Claim]
+
+    @property
+    def new(self) -> set[Claim]:
+        return self.wanted - self.held
+
+    @property
+    def gone(self) -> set[Claim]:
+        return self.held - self.wanted
+
+
+async def plan_claims(
+    session: AsyncSession, principal: Principal, org_id: str, node_id: str, new_own: dict[str, Any], *, is_root: bool
+) -> tuple[ClaimPlan | None, list[AppError]]:
+    """What the new own config claims, and what a write refuses before touching routing_keys:
+    a malformed routing list (422; then there is no plan), a change to the org's Slack
+    workspaces by anyone but the global admin (403)."""
     try:
-        wanted = claims(own_config)
+        wanted = claims(new_own)
     except RoutingError as exc:
-        raise InvalidConfig(str(exc), path=exc.path) from None
+        return None, [InvalidConfig(str(exc), path=exc.path)]
     if not is_root and any(c.key_type == WORKSPACE_LIST for c in wanted):
-        raise InvalidConfig("routing.slack_workspace_ids can only be set on an org root", path=f"/routing/{WORKSPACE_LIST}")
-    return wanted
+        message = "routing.slack_workspace_ids can only be set on an org root"
+        return None, [InvalidConfig(message, path=f"/routing/{WORKSPACE_LIST}")]
+    plan = ClaimPlan(wanted, await repository.claims_of(session, org_id, node_id))
+    problems: list[AppError] = []
+    workspaces_before = {c for c in plan.held if c.key_type == WORKSPACE_LIST}
+    workspaces_after = {c for c in wanted if c.key_type == WORKSPACE_LIST}
+    if workspaces_before != workspaces_after and not policy.may_bind_workspaces(principal):
+        problems.append(Forbidden(
+            "only the global admin binds Slack workspaces to an org (routing.slack_workspace_ids)",
+            path=f"/routing/{WORKSPACE_LIST}",
+        ))
+    return plan, problems
+
+
+def _conflict(row: RoutingKey, org_id: str) -> AppError:
+    """409 naming who holds an identifier: a node of the org, or (a Slack workspace) another org."""
+    holder: dict[str, str | None] = {
+        "org_id": row.org_id, "node_id": row.node_id, "key_type": row.key_type, "key_value": row.key_value,
+    }
+    if row.key_type == WORKSPACE_LIST and row.org_id != org_id:
+        holder["node_id"] = None
+        detail = f"Slack workspace '{row.key_value}' is bound to another org"
+    else:
+        detail = f"routing.{row.key_type} '{row.key_value}' is already claimed by node '{row.node_id}'"
+    return RoutingConflict(detail, path=f"/routing/{row.key_type}", holder=holder)
+
+
+async def _conflicts(session: AsyncSession, org_id: str, node_id: str, pairs: set[tuple[str, str]]) -> list[AppError]:
+    """Who else holds any of these (key_type, key_norm): in the org, or anywhere for workspaces."""
+    in_org = {p for p in pairs if p[0] != WORKSPACE_LIST}
+    anywhere = pairs - in_org
+    rows: list[RoutingKey] = []
+    if in_org:
+        rows += await repository.holders(session, in_org, org_id)
+    if anywhere:
+        rows += await repository.holders(session, anywhere, None)
+    return [
+        _conflict(row, org_id)
+        for row in sorted(rows, key=lambda r: (r.key_type, r.key_norm))
+        if not (row.org_id == org_id and row.node_id == node_id)
+    ]
+
+
+async def claim_problems(
+    session: AsyncSession,
+    principal: Principal,
+    org_id: str,
+    node_id: str,
+    new_own: dict[str, Any],
+    *,
+    is_root: bool,
+    old_own: dict[str, Any] | None = None,
+    dry_run: bool,
+) -> list[AppError]:
+    """What making routing_keys hold exactly the new own config's claims would refuse.
+
+    `dry_run` (a preview) claims nothing and returns every problem, each conflict naming its
+    holder. Otherwise the claims are made in the caller's transaction and the first problem is
+    returned: the caller raises it, and its transaction (claims included) rolls back.
+    """
+    if old_own is not None and canonical(old_own.get("routing")) == canonical(new_own.get("routing")):
+        return []  # claims only ever come from the own config's `routing`: unchanged, so are they
+    plan, problems = await plan_claims(session, principal, org_id, node_id, new_own, is_root=is_root)
+    if plan is None:
+        return problems
+    if dry_run:
+        return problems + await _conflicts(session, org_id, node_id, {(c.key_type, c.key_norm) for c in plan.new})
+    if problems:
+        return problems[:1]
+    await repository.release(session, org_id, node_id, plan.gone)
+    taken = await repository.claim(session, org_id, node_id, plan.new)
+    if not taken:
+        return []
+    conflicts = await _conflicts(session, org_id, node_id, taken)
+    return conflicts[:1] or [RoutingConflict("a routing identifier is already claimed", holder=None)]
 
 
 async def sync_claims(
@@ -44,36 +139,13 @@ async def sync_claims(
     is_root: bool,
     old_own: dict[str, Any] | None = None,
 ) -> None:
-    """Make routing_keys hold exactly what the node's new own config claims, in the write's transaction.
-
-    409 `routing_conflict` (naming the holder) when another node of the org — or, for Slack
-    workspaces, another org — holds an identifier; the caller's transaction then rolls back.
-    """
-    if old_own is not None and canonical(old_own.get("routing")) == canonical(new_own.get("routing")):
-        return  # claims only ever come from the own config's `routing`: unchanged, so are they
-    wanted = planned_claims(new_own, is_root=is_root)
-    held = await repository.claims_of(session, org_id, node_id)
-    workspaces_before = {c for c in held if c.key_type == WORKSPACE_LIST}
-    workspaces_after = {c for c in wanted if c.key_type == WORKSPACE_LIST}
-    if workspaces_before != workspaces_after and principal.kind is not Kind.GLOBAL_ADMIN:
-        raise Forbidden("only the global admin binds Slack workspaces to an org (routing.slack_workspace_ids)")
-    await repository.release(session, org_id, node_id, held - wanted)
-    taken = await repository.claim(session, org_id, node_id, wanted - held)
-    if taken:
-        workspace = {p for p in taken if p[0] == WORKSPACE_LIST}
-        rows = await repository.holders(session, taken, None if workspace else org_id)
-        holder = next((r for r in rows if not (r.org_id == org_id and r.node_id == node_id)), None)
-        if holder is None:
-            raise RoutingConflict("a routing identifier is already claimed", holder=None)
-        if holder.key_type == WORKSPACE_LIST and holder.org_id != org_id:
-            raise RoutingConflict(
-                f"Slack workspace '{holder.key_value}' is bound to another org",
-                holder={"org_id": holder.org_id, "node_id": None, "key_type": holder.key_type, "key_value": holder.key_value},
-            )
-        raise RoutingConflict(
-            f"routing.{holder.key_type} '{holder.key_value}' is already claimed by node '{holder.node_id}'",
-            holder={"org_id": holder.org_id, "node_id": holder.node_id, "key_type": holder.key_type, "key_value": holder.key_value},
-        )
+    """Make routing_keys hold exactly what the node's new own config claims, in the write's
+    transaction; raises what `claim_problems` finds (409 `routing_conflict` names the holder)."""
+    problems = await claim_problems(
+        session, principal, org_id, node_id, new_own, is_root=is_root, old_own=old_own, dry_run=False
+    )
+    if problems:
+        raise problems[0]
 
 
 async def lookup(
@@ -84,7 +156,7 @@ async def lookup(
     workspace = identifiers.get("slack_workspace_id")
     pairs = [(plural, norm) for _, plural, norm in candidates]
     use_workspace = org_id is None and isinstance(workspace, str) and bool(workspace)
-    if use_workspace:
+    if use_workspace and isinstance(workspace, str):
         pairs.append((WORKSPACE_LIST, workspace))
     rows = await repository.lookup(session, pairs, org_id)
     if use_workspace:
@@ -92,7 +164,7 @@ async def lookup(
         if bound is not None:
             org_id = bound
             rows = [r for r in rows if r.org_id == bound]
-    by_pair: dict[tuple[str, str], list] = {}
+    by_pair: dict[tuple[str, str], list[RoutingKey]] = {}
     for row in rows:
         if row.key_type != WORKSPACE_LIST:
             by_pair.setdefault((row.key_type, row.key_norm), []).append(row)
@@ -105,7 +177,8 @@ async def lookup(
         orgs_matched = sorted({m.org_id for m in matches})
         if len(orgs_matched) > 1:
             return LookupResult(found=False, org_id=None, team_node_id=None, matched_by=singular,
-                                matched_value=identifiers[singular], tried=tried, ambiguous=orgs_matched, team_token=None)
+                                matched_value=identifiers[singular], tried=tried, ambiguous=orgs_matched,
+                                team_token=None)
         match = matches[0]
         return LookupResult(found=True, org_id=match.org_id, team_node_id=match.node_id, matched_by=singular,
                             matched_value=identifiers[singular], tried=tried, ambiguous=None, team_token=None)
@@ -122,25 +195,12 @@ async def list_claims(
     """Every routing claim of an org (optionally of one node or one kind), in (kind, value) order."""
     if kind is not None and kind not in CLAIM_KINDS:
         raise InvalidRequest(f"kind must be one of: {', '.join(CLAIM_KINDS)}", path="kind")
-    after = _claim_after(cursor) if cursor else None
-    rows = await repository.list_claims(session, org_id, node_id=node_id, key_type=kind, limit=limit + 1, after=after)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    after = paging.decode_pair_cursor(cursor) if cursor else None
+    rows, more = paging.page(
+        await repository.list_claims(session, org_id, node_id=node_id, key_type=kind, limit=limit + 1, after=after),
+        limit,
+    )
     return ClaimList(
         items=[ClaimInfo(kind=r.key_type, value=r.key_value, node_id=r.node_id) for r in rows],
-        next_cursor=_claim_cursor(rows[-1].key_type, rows[-1].key_norm) if more else None,
+        next_cursor=paging.pair_cursor(rows[-1].key_type, rows[-1].key_norm) if more else None,
     )
-
-
-def _claim_cursor(key_type: str, key_norm: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([key_type, key_norm])).decode().rstrip("=")
-
-
-def _claim_after(cursor: str) -> tuple[str, str]:
-    try:
-        key_type, key_norm = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if isinstance(key_type, str) and isinstance(key_norm, str):
-            return key_type, key_norm
-    except (ValueError, TypeError):
-        pass
-    raise InvalidRequest("cursor is not one this service issued", path="cursor")

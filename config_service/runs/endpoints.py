@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from config_service.auth import policy
-from config_service.auth.dependencies import AnyPrincipal, Context, OrgAdmin
+from config_service.auth.dependencies import Context, Internal, InternalOrAdmin, OrgAdmin, RunReader, RunWriter
 from config_service.auth.principal import Principal
+from config_service.context import AppContext
 from config_service.http import json_response
 from config_service.runs import service
 from config_service.runs.schemas import (
@@ -31,7 +32,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-async def _create(ctx, principal: Principal, body: RunCreate, key: str | None) -> Response:
+async def _create(ctx: AppContext, principal: Principal, body: RunCreate, key: str | None) -> Response:
     org_id, node_id = policy.run_owner(principal, body.org_id, body.team_node_id)
     async with ctx.db.transaction() as session:
         run, created = await service.create_run(session, ctx.keys, org_id, node_id, body, key)
@@ -39,14 +40,23 @@ async def _create(ctx, principal: Principal, body: RunCreate, key: str | None) -
     return json_response(run, status=201, headers=headers)
 
 
-async def _finish(ctx, principal: Principal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
-    policy.require_run_writer(principal)
+async def _finish(ctx: AppContext, principal: Principal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
     async with ctx.db.transaction() as session:
         return await service.finish_run(session, principal, run_id, body)
 
 
 async def _list(
-    ctx, principal, org_id, node_id, status, agent_name, since, until, config_version, limit, offset
+    ctx: AppContext,
+    principal: Principal,
+    org_id: str | None,
+    node_id: str | None,
+    status: str | None,
+    agent_name: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    config_version: str | None,
+    limit: int,
+    offset: int,
 ) -> RunList:
     org_id, node_id = policy.run_reader(principal, org_id, node_id)
     async with ctx.db.transaction() as session:
@@ -59,7 +69,7 @@ async def _list(
 
 @router.post("/agent-runs", status_code=201, response_model=RunOut, operation_id="run_create")
 async def create_run(
-    ctx: Context, principal: AnyPrincipal, body: RunCreate,
+    ctx: Context, principal: RunWriter, body: RunCreate,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
     """Record a `running` run with the config version the team reads now (or the one given).
@@ -70,7 +80,7 @@ async def create_run(
 @router.get("/agent-runs", response_model=RunList, operation_id="run_list")
 async def list_runs(
     ctx: Context,
-    principal: AnyPrincipal,
+    principal: RunReader,
     status: RunStatus | None = None,
     agent_name: str | None = None,
     since: datetime | None = None,
@@ -82,13 +92,15 @@ async def list_runs(
     offset: Offset = 0,
 ) -> RunList:
     """Newest first; `total` counts every match."""
-    return await _list(ctx, principal, org_id, team_node_id, status, agent_name, since, until, config_version, limit, offset)
+    return await _list(
+        ctx, principal, org_id, team_node_id, status, agent_name, since, until, config_version, limit, offset
+    )
 
 
 @router.get("/agent-runs/stats", response_model=RunStats, operation_id="run_stats")
 async def run_stats(
     ctx: Context,
-    principal: AnyPrincipal,
+    principal: RunReader,
     since: datetime | None = None,
     until: datetime | None = None,
     org_id: str | None = None,
@@ -102,20 +114,20 @@ async def run_stats(
 
 
 @router.get("/agent-runs/{run_id}", response_model=RunOut, operation_id="run_get")
-async def get_run(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID) -> RunOut:
+async def get_run(ctx: Context, principal: RunReader, run_id: uuid.UUID) -> RunOut:
     async with ctx.db.transaction() as session:
         return await service.get_run(session, principal, run_id)
 
 
 @router.get("/agent-runs/{run_id}/config", response_model=RunConfig, operation_id="run_config")
-async def get_run_config(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID) -> RunConfig:
+async def get_run_config(ctx: Context, principal: RunReader, run_id: uuid.UUID) -> RunConfig:
     """The effective config the run read, rebuilt from its lineage versions (secrets masked)."""
     async with ctx.db.transaction() as session:
         return await service.run_config(session, principal, run_id)
 
 
 @router.patch("/agent-runs/{run_id}", response_model=RunOut, operation_id="run_finish")
-async def finish_run(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
+async def finish_run(ctx: Context, principal: RunWriter, run_id: uuid.UUID, body: RunFinish) -> RunOut:
     """Finish a run: `success`, `error`, `timeout` (`completed`, `failed` accepted). 409 if finished."""
     return await _finish(ctx, principal, run_id, body)
 
@@ -134,7 +146,9 @@ async def admin_list_runs(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> RunList:
-    return await _list(ctx, principal, org_id, team_node_id, status, agent_name, since, until, config_version, limit, offset)
+    return await _list(
+        ctx, principal, org_id, team_node_id, status, agent_name, since, until, config_version, limit, offset
+    )
 
 
 # ---- the existing clients' internal forms --------------------------------------------------
@@ -142,17 +156,16 @@ async def admin_list_runs(
 
 @router.post("/internal/agent-runs", status_code=201, response_model=RunOut, operation_id="internal_run_create")
 async def internal_create_run(
-    ctx: Context, principal: AnyPrincipal, body: RunCreate,
+    ctx: Context, principal: Internal, body: RunCreate,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    policy.require_internal(principal)
     return await _create(ctx, principal, body, idempotency_key)
 
 
 @router.get("/internal/agent-runs/list", response_model=RunList, operation_id="internal_run_list")
 async def internal_list_runs(
     ctx: Context,
-    principal: AnyPrincipal,
+    principal: Internal,
     org_id: str,
     team_node_id: str,
     status: RunStatus | None = None,
@@ -160,20 +173,17 @@ async def internal_list_runs(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> RunList:
-    policy.require_internal(principal)
     return await _list(ctx, principal, org_id, team_node_id, status, agent_name, None, None, None, limit, offset)
 
 
 @router.patch("/internal/agent-runs/{run_id}", response_model=RunOut, operation_id="internal_run_finish")
-async def internal_finish_run(ctx: Context, principal: AnyPrincipal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
+async def internal_finish_run(ctx: Context, principal: Internal, run_id: uuid.UUID, body: RunFinish) -> RunOut:
     """Accepts the existing clients' `output_summary` / `error_message` in place of `output`."""
-    policy.require_internal(principal)
     return await _finish(ctx, principal, run_id, body)
 
 
 @router.post("/internal/agent-runs/cleanup-stale", response_model=CleanupResult, operation_id="internal_run_cleanup")
-async def cleanup_stale(ctx: Context, principal: AnyPrincipal, body: CleanupRequest) -> CleanupResult:
+async def cleanup_stale(ctx: Context, principal: InternalOrAdmin, body: CleanupRequest) -> CleanupResult:
     """Runs left `running` longer than `max_age_seconds` become `timeout`."""
-    policy.require_internal_or_admin(principal)
     async with ctx.db.transaction() as session:
         return CleanupResult(timed_out=await service.cleanup_stale(session, body.max_age_seconds, body.org_id))

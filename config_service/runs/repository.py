@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config_service.db.engine import rowcount
 from config_service.models import AgentRun
 
 
@@ -71,7 +72,8 @@ async def get(session: AsyncSession, run_id: uuid.UUID, *, for_update: bool = Fa
     return (await session.execute(query)).scalars().first()
 
 
-async def finish(session: AsyncSession, run: AgentRun, status: str, output: str | None, metadata: dict | None) -> AgentRun:
+async def finish(session: AsyncSession, run: AgentRun, status: str, output: str | None,
+    metadata: dict | None) -> AgentRun:
     values: dict[str, Any] = {
         "status": status,
         "output": output,
@@ -123,13 +125,13 @@ async def time_out_stale(session: AsyncSession, max_age_seconds: int, org_id: st
     if org_id is not None:
         query = query.where(AgentRun.org_id == org_id)
     result = await session.execute(query)
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def prune_batch(session: AsyncSession, older_than: datetime, batch: int) -> int:
     ids = select(AgentRun.id).where(AgentRun.created_at < older_than).limit(batch).scalar_subquery()
     result = await session.execute(delete(AgentRun).where(AgentRun.id.in_(ids)))
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 async def count_older(session: AsyncSession, older_than: datetime) -> int:

@@ -8,10 +8,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config_service.auth.principal import Kind, Principal
+from config_service.auth import policy
+from config_service.auth.principal import Principal
 from config_service.configs import snapshot
-from config_service.configs.service import Keys
 from config_service.errors import InvalidRequest, NotFound, RunFinished
+from config_service.keys import ConfigKeys
 from config_service.models import AgentRun
 from config_service.orgs import service as orgs
 from config_service.runs import repository
@@ -50,7 +51,7 @@ def run_out(run: AgentRun) -> RunOut:
 
 
 async def create_run(
-    session: AsyncSession, keys: Keys, org_id: str, node_id: str, body: RunCreate, idempotency_key: str | None
+    session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str, body: RunCreate, idempotency_key: str | None
 ) -> tuple[RunOut, bool]:
     """Record a running run for (org, node), already authorised by `policy.run_owner`.
     Returns (run, created); a retried key returns the first run."""
@@ -86,20 +87,16 @@ async def create_run(
     return run_out(run), True
 
 
-async def _visible_run(session: AsyncSession, principal: Principal, run_id: uuid.UUID, *, for_update: bool = False) -> AgentRun:
+async def _visible_run(session: AsyncSession, principal: Principal, run_id: uuid.UUID, *,
+    for_update: bool = False) -> AgentRun:
     """The run if this principal may see it; 404 otherwise (another team's run is not revealed)."""
     run = await repository.get(session, run_id, for_update=for_update)
     missing = NotFound(f"run {run_id} does not exist")
-    if run is None:
+    if run is None or not policy.may_see_run(principal, run.org_id, run.team_node_id):
         raise missing
-    if principal.kind is Kind.TEAM:
-        if run.org_id != principal.org_id or run.team_node_id != principal.node_id:
-            raise missing
+    if policy.bound_to_node(principal):  # its node must still be the one that recorded the run
         node = await orgs.get_node_or_404(session, run.org_id, run.team_node_id)
         if run.node_uid is not None and run.node_uid != node.node_uid:
-            raise missing
-    elif principal.kind is Kind.ORG_ADMIN:
-        if run.org_id != principal.org_id:
             raise missing
     return run
 
@@ -180,3 +177,13 @@ async def stats(session: AsyncSession, flt: RunFilter) -> RunStats:
 
 async def cleanup_stale(session: AsyncSession, max_age_seconds: int, org_id: str | None = None) -> int:
     return await repository.time_out_stale(session, max_age_seconds, org_id)
+
+
+async def count_older(session: AsyncSession, older_than: datetime) -> int:
+    """How many runs were created before `older_than` (what a prune would delete)."""
+    return await repository.count_older(session, older_than)
+
+
+async def prune_batch(session: AsyncSession, older_than: datetime, batch: int) -> int:
+    """Delete at most `batch` runs created before `older_than`; how many were deleted."""
+    return await repository.prune_batch(session, older_than, batch)

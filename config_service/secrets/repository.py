@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from config_service.db.engine import rowcount
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,6 @@ async def get_key(session: AsyncSession, org_id: str, key_id: str) -> KeyRow | N
     return KeyRow(row.org_id, row.key_id, row.wrapped_key) if row else None
 
 
-async def lock_org_keys(session: AsyncSession, org_id: str) -> None:
-    """Serialise the creation of an org's first key (two first writes must not make two)."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"orgkey:{org_id}"})
-
-
-async def lock_org_exclusive(session: AsyncSession, org_id: str) -> None:
-    """The org lock config writes take shared: held exclusive, no write runs in the org."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"org:{org_id}"})
-
 
 async def insert_key(session: AsyncSession, org_id: str, key_id: str, wrapped_key: str) -> None:
     await session.execute(
@@ -75,14 +69,14 @@ async def set_wrapped(session: AsyncSession, org_id: str, key_id: str, wrapped_k
         ),
         {"o": org_id, "k": key_id, "w": wrapped_key, "e": expected},
     )
-    return (result.rowcount or 0) == 1
+    return rowcount(result) == 1
 
 
 async def delete_keys_except(session: AsyncSession, org_id: str, keep: str) -> int:
     result = await session.execute(
         text("DELETE FROM org_keys WHERE org_id = :o AND key_id <> :k"), {"o": org_id, "k": keep}
     )
-    return result.rowcount or 0
+    return rowcount(result)
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,8 @@ async def sealed_rows(session: AsyncSession, org_id: str) -> list[SealedRow]:
         text(
             "SELECT v.node_id, n.node_uid, v.version, v.config_json, v.diff FROM node_config_versions v "
             "JOIN org_nodes n ON n.org_id = v.org_id AND n.node_id = v.node_id "
-            "WHERE v.org_id = :o AND (strpos(v.config_json::text, '\"$enc:') > 0 OR strpos(v.diff::text, '\"$enc:') > 0)"
+            "WHERE v.org_id = :o "
+            "AND (strpos(v.config_json::text, '\"$enc:') > 0 OR strpos(v.diff::text, '\"$enc:') > 0)"
         ),
         {"o": org_id},
     )
@@ -137,13 +132,7 @@ async def rewrite_version(
 
 
 def _json(value: Any) -> str:
-    import orjson
-
     return orjson.dumps(value).decode()
-
-
-async def lock_reader(session: AsyncSession, token_id: str) -> None:
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"secrets.read:{token_id}"})
 
 
 async def read_recently_audited(session: AsyncSession, org_id: str, token_id: str, seconds: int) -> bool:

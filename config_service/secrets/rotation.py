@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from config_service.db import locks
 from config_service.db.engine import Database
-from config_service.kit import crypto, secrets
+from config_service.kit import crypto, secret_leaves
 from config_service.kit.crypto import CryptoError
 from config_service.secrets import repository
 from config_service.secrets.service import Vault
@@ -63,20 +64,20 @@ def _unmapped(value: Any, mapping: dict[str, str]) -> bool:
         return any(_unmapped(v, mapping) for v in value.values())
     if isinstance(value, list):
         return any(_unmapped(v, mapping) for v in value)
-    return secrets.is_envelope(value) and value not in mapping
+    return secret_leaves.is_envelope(value) and value not in mapping
 
 
 async def reencrypt_org(db: Database, vault: Vault, org_id: str, report: RotationReport) -> None:
     async with db.transaction() as session:
-        await repository.lock_org_exclusive(session, org_id)
+        await locks.lock_org(session, org_id, shared=False)  # no config write runs in the org meanwhile
         rows = await repository.sealed_rows(session, org_id)
         key_id, key = crypto.new_key_id(), crypto.new_data_key()
         mapping: dict[str, str] = {}
         for row in rows:
-            for tokens, envelope in secrets.envelopes(row.config_json):
+            for tokens, envelope in secret_leaves.envelopes(row.config_json):
                 if envelope in mapping:
                     continue
-                aad = crypto.leaf_aad(org_id, row.node_uid, secrets.pointer_of(tokens))
+                aad = crypto.leaf_aad(org_id, row.node_uid, secret_leaves.pointer_of(tokens))
                 old_key_id = crypto.envelope_key_id(envelope)
                 old_key = await vault.data_key(session, org_id, old_key_id) if old_key_id else None
                 try:
@@ -85,7 +86,8 @@ async def reencrypt_org(db: Database, vault: Vault, org_id: str, report: Rotatio
                     plaintext = crypto.open_envelope(old_key, envelope, aad)
                 except CryptoError as exc:
                     report.problems.append(
-                        f"org '{org_id}' node '{row.node_id}' {secrets.pointer_of(tokens)}: a secret does not open ({exc})"
+                        f"org '{org_id}' node '{row.node_id}' {secret_leaves.pointer_of(tokens)}: "
+                        f"a secret does not open ({exc})"
                     )
                     continue
                 mapping[envelope] = crypto.seal(key, key_id, plaintext, aad)

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import service as audit
 from config_service.auth.principal import Principal
+from config_service.db import locks
 from config_service.db.engine import Database
 from config_service.errors import ServiceUnavailable
-from config_service.kit import crypto, secrets
+from config_service.kit import crypto, secret_leaves
 from config_service.kit.crypto import CryptoError, MasterKey
 from config_service.kit.pointer import get_path
 from config_service.secrets import repository
@@ -91,25 +92,26 @@ class Vault:
         takes exclusive: a write never seals with a key a finished re-encryption retired."""
         row = await repository.current_key(session, org_id)
         if row is None:
-            await repository.lock_org_keys(session, org_id)
+            await locks.lock_first_key(session, org_id)
             row = await repository.current_key(session, org_id)
             if row is None:
                 key_id, key = crypto.new_key_id(), crypto.new_data_key()
                 await repository.insert_key(session, org_id, key_id, crypto.wrap_key(self.current, key, org_id, key_id))
                 self._remember(org_id, key_id, key)
                 return key_id, key
-        key = self._cached(org_id, row.key_id)
-        if key is None:
-            try:
-                key = self.unwrap(row)  # a key that does not unwrap here must not be replaced silently
-            except CryptoError as exc:
-                log.error("an org data key does not unwrap", extra={"org_id": org_id, "key_id": row.key_id,
-                                                                    "error": str(exc)})
-                raise ServiceUnavailable(
-                    "secrets cannot be sealed: this instance's SECRETS_KEY does not open the org's data key",
-                    headers={"Retry-After": "30"},
-                ) from None
-            self._remember(org_id, row.key_id, key)
+        cached = self._cached(org_id, row.key_id)
+        if cached is not None:
+            return row.key_id, cached
+        try:
+            key = self.unwrap(row)  # a key that does not unwrap here must not be replaced silently
+        except CryptoError as exc:
+            log.error("an org data key does not unwrap", extra={"org_id": org_id, "key_id": row.key_id,
+                                                                "error": str(exc)})
+            raise ServiceUnavailable(
+                "secrets cannot be sealed: this instance's SECRETS_KEY does not open the org's data key",
+                headers={"Retry-After": "30"},
+            ) from None
+        self._remember(org_id, row.key_id, key)
         return row.key_id, key
 
 
@@ -143,8 +145,8 @@ async def open_layers(
     (added to `into` when given: places it already checked are not opened again)."""
     opened = into if into is not None else Opened()
     for layer in layers:
-        for tokens, envelope in secrets.envelopes(layer.config):
-            pointer = secrets.pointer_of(tokens)
+        for tokens, envelope in secret_leaves.envelopes(layer.config):
+            pointer = secret_leaves.pointer_of(tokens)
             place = (layer.node_uid, pointer, envelope)
             if place in opened.checked or envelope in opened.refused:
                 continue
@@ -185,9 +187,9 @@ async def seal_requests(
     leaves: list[tuple[list[str], Any]] = []
     sealing: tuple[str, bytes] | None = None
     for tokens, plaintext in requests:
-        aad = crypto.leaf_aad(org_id, node_uid, secrets.pointer_of(tokens))
+        aad = crypto.leaf_aad(org_id, node_uid, secret_leaves.pointer_of(tokens))
         old = get_path(old_own, tokens)
-        if secrets.is_envelope(old):
+        if secret_leaves.is_envelope(old):
             key_id = crypto.envelope_key_id(old)
             key = await vault.data_key(session, org_id, key_id) if key_id else None
             try:
@@ -200,7 +202,7 @@ async def seal_requests(
             sealing = await vault.sealing_key(session, org_id)
         key_id, key = sealing
         leaves.append((tokens, crypto.seal(key, key_id, plaintext, aad)))
-    return secrets.with_leaves(new_own, leaves)
+    return secret_leaves.with_leaves(new_own, leaves)
 
 
 async def note_secret_read(db: Database, vault: Vault, principal: Principal) -> bool:
@@ -215,7 +217,7 @@ async def note_secret_read(db: Database, vault: Vault, principal: Principal) -> 
     if noted is not None and now - noted < SECRET_READ_AUDIT_SECONDS:
         return False
     async with db.transaction() as session:
-        await repository.lock_reader(session, token_id)
+        await locks.lock_token_reads(session, token_id)
         if await repository.read_recently_audited(session, principal.org_id, token_id, SECRET_READ_AUDIT_SECONDS):
             written = False
         else:

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Body, Query, Response
 from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin
 from config_service.errors import InvalidRequest
 from config_service.kit.ids import is_valid_id
+from config_service.kit.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs import service as orgs
-from config_service.orgs.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.tokens import service
 from config_service.tokens.schemas import AdminTokenCreate, TokenCreate, TokenIssued, TokenList
 
@@ -33,7 +33,8 @@ async def issue_team_token(
 
 @router.get("/teams/{node_id}/tokens", response_model=TokenList, operation_id="team_token_list")
 async def list_team_tokens(
-    ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
+    ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None
 ) -> TokenList:
     """The node's tokens, newest first, revoked ones included. Never the token itself."""
     async with ctx.db.transaction() as session:
@@ -60,7 +61,8 @@ async def list_org_tokens(
 
 
 @router.post("/teams/{node_id}/tokens/{token_id}/revoke", status_code=204, operation_id="team_token_revoke")
-async def revoke_team_token(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, token_id: uuid.UUID) -> Response:
+async def revoke_team_token(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str,
+    token_id: uuid.UUID) -> Response:
     async with ctx.db.transaction() as session:
         await service.revoke_team_token(session, principal, org_id, node_id, token_id)
     return Response(status_code=204)

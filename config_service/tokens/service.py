@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.audit import service as audit
 from config_service.auth.principal import DEFAULT_TEAM_SCOPES, Kind, Principal
 from config_service.errors import InvalidRequest, NotFound
+from config_service.kit import paging
 from config_service.kit import tokens as tk
 from config_service.kit.ids import is_valid_id
 from config_service.models import OrgAdminToken, TeamToken
-from config_service.orgs import paging
 from config_service.tokens import repository
 from config_service.tokens.schemas import AdminTokenCreate, TokenCreate, TokenInfo, TokenIssued, TokenList
 
@@ -74,7 +75,7 @@ async def issue_team_token(
     audit_details: dict | None = None,
 ) -> TokenIssued:
     token, hint = tk.team_token(org_id, node_id)
-    scopes = body.scopes if body.scopes is not None else sorted(DEFAULT_TEAM_SCOPES)
+    scopes = body.scopes if body.scopes is not None else sorted(str(scope) for scope in DEFAULT_TEAM_SCOPES)
     issued_at = datetime.now(UTC)
     expires_at = issued_at + ttl if ttl else _expiry(body.expires_in_days)
     row = TeamToken(
@@ -95,7 +96,8 @@ async def issue_team_token(
     await session.refresh(row)
     await audit.record(
         session, principal, "token.issued", org_id=org_id, target_type="team_token", target_id=str(row.id),
-        details={"team_node_id": node_id, "scopes": scopes, "expires_at": expires_at.isoformat() if expires_at else None,
+        details={"team_node_id": node_id, "scopes": scopes,
+            "expires_at": expires_at.isoformat() if expires_at else None,
                  "token_hint": hint, **(audit_details or {})},
     )
     return TokenIssued(
@@ -134,18 +136,17 @@ async def issue_admin_token(
 def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     if not cursor:
         return None
-    at, key = paging.decode_cursor(cursor)
+    at, key = paging.decode_keyset_cursor(cursor)
     try:
         return at, uuid.UUID(key)
     except ValueError:
         raise InvalidRequest("cursor is not one this service issued", path="cursor") from None
 
 
-def _token_page(rows: list[TeamToken] | list[OrgAdminToken], limit: int) -> TokenList:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = paging.encode_cursor(rows[-1].created_at, str(rows[-1].id)) if more else None
-    return TokenList(items=[_info(r) for r in rows], next_cursor=next_cursor)
+def _token_page(rows: Sequence[TeamToken | OrgAdminToken], limit: int) -> TokenList:
+    shown, more = paging.page(rows, limit)
+    next_cursor = paging.keyset_cursor(shown[-1].created_at, str(shown[-1].id)) if more else None
+    return TokenList(items=[_info(r) for r in shown], next_cursor=next_cursor)
 
 
 async def list_team_tokens(
@@ -230,7 +231,8 @@ async def authenticate(session: AsyncSession, peppers: Peppers, token: str) -> P
     if matched != tk.pepper_id(peppers.current):
         await repository.rehash(session, row, candidates[0][0], candidates[0][1])
     if isinstance(row, TeamToken):
-        return Principal(Kind.TEAM, org_id=row.org_id, node_id=row.team_node_id, token_id=row.id, scopes=frozenset(row.scopes), expires_at=row.expires_at)
+        return Principal(Kind.TEAM, org_id=row.org_id, node_id=row.team_node_id, token_id=row.id,
+            scopes=frozenset(row.scopes), expires_at=row.expires_at)
     return Principal(Kind.ORG_ADMIN, org_id=row.org_id, token_id=row.id, expires_at=row.expires_at)
 
 

@@ -8,6 +8,8 @@ Lists are leaves and never hold secrets."""
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from config_service.kit.pointer import ABSENT, get_path
@@ -15,6 +17,8 @@ from config_service.kit.pointer import ABSENT, get_path
 MASK = "********"
 ENVELOPE_PREFIX = "$enc:"
 SECRET_KEY = "$secret"
+# an envelope quoted in a message (JSON Patch and JSON Pointer errors quote documents and values)
+ENVELOPE_IN_TEXT = re.compile(re.escape(ENVELOPE_PREFIX) + r"""[^\s'",}\])]+""")
 
 
 class SecretWriteError(ValueError):
@@ -45,7 +49,7 @@ def mask_patch(ops: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**op, "value": mask(op["value"])} if "value" in op else op for op in ops]
 
 
-def _walk(value: Any, tokens: list[str]):
+def _walk(value: Any, tokens: list[str]) -> Iterator[tuple[list[str], Any]]:
     if isinstance(value, dict):
         for key, child in value.items():
             yield from _walk(child, [*tokens, key])
@@ -57,7 +61,7 @@ def pointer_of(tokens: list[str]) -> str:
     return "".join("/" + t.replace("~", "~0").replace("/", "~1") for t in tokens)
 
 
-def _walk_all(value: Any, tokens: list[str], in_list: bool):
+def _walk_all(value: Any, tokens: list[str], in_list: bool) -> Iterator[tuple[list[str], Any, bool]]:
     """(tokens, value, in_list) of every leaf and every `$secret` object; lists are entered too."""
     if isinstance(value, dict):
         if SECRET_KEY in value:

@@ -1,4 +1,5 @@
-"""Reference data installed by `db upgrade`: the built-in integration catalog (DESIGN §8).
+"""Reference data installed by `db upgrade` (`bootstrap.upgrade`): the built-in integration
+catalog (DESIGN §8). It runs on its own connection, outside any request.
 
 Idempotent: built-in rows are inserted or brought up to date (a release may add fields);
 rows that already match are not touched, so `updated_at` moves only on a real change.
@@ -11,6 +12,8 @@ import orjson
 import psycopg
 
 from config_service.db.urls import libpq_url
+from config_service.integrations.catalog import BUILT_IN
+from config_service.integrations.validation import normalise_fields, schema_problem
 
 _UPSERT = """
 INSERT INTO integration_schemas (id, name, description, category, logo_url, fields)
@@ -30,9 +33,6 @@ WHERE (integration_schemas.name, integration_schemas.description, integration_sc
 
 def catalog_problems() -> list[str]:
     """Built-in definitions that break the catalog's own rules (none, or a test fails)."""
-    from config_service.integrations.catalog import BUILT_IN
-    from config_service.integrations.validation import schema_problem
-
     problems = []
     for item in BUILT_IN:
         problem = schema_problem(item["fields"])
@@ -43,9 +43,6 @@ def catalog_problems() -> list[str]:
 
 def seed_catalog(database_url: str) -> int:
     """Install or update every built-in integration schema; the number of rows changed."""
-    from config_service.integrations.catalog import BUILT_IN
-    from config_service.integrations.validation import normalise_fields
-
     changed = 0
     with psycopg.connect(libpq_url(database_url), connect_timeout=10) as conn:
         with conn.transaction():

@@ -1,4 +1,4 @@
-"""PURE: HTTP validators (`If-Match` / `If-None-Match`) for configs (DESIGN §6)."""
+"""PURE: HTTP preconditions (`If-Match` / `If-None-Match`) on configs (DESIGN §6)."""
 
 from __future__ import annotations
 
@@ -58,4 +58,4 @@ class Precondition:
 def none_match(header: str | None, etag: str) -> bool:
     """True when `If-None-Match` names the current tag (→ 304)."""
     tags = parse_tags(header)
-    return bool(tags) and ("*" in tags or etag in tags)
+    return tags is not None and ("*" in tags or etag in tags)

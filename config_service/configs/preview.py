@@ -18,18 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from config_service.configs.merge import Layer, MergeState
+from config_service.configs.merge import Descendant, Layer, MergeState
 from config_service.kit.jsondoc import canonical, escape_token
 from config_service.kit.pointer import ABSENT
-from config_service.kit.secrets import mask
-
-
-@dataclass(frozen=True)
-class Descendant:
-    """One node below the previewed node: its parent and its layer (own config, locks, version)."""
-
-    parent_node_id: str
-    layer: Layer
+from config_service.kit.secret_leaves import mask
 
 
 @dataclass(frozen=True)
@@ -42,8 +34,6 @@ class Affected:
 class BlastRadius:
     affected: list[Affected] = field(default_factory=list)
     unaffected_count: int = 0
-    # (node_id, bytes) of every effective config that would exceed the limit
-    oversized: list[tuple[str, int]] = field(default_factory=list)
 
 
 def json_diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -78,7 +68,7 @@ def _same_leaf(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, str | int | bool) or a is None:
-        return a == b
+        return bool(a == b)
     return canonical(a) == canonical(b)
 
 
@@ -108,13 +98,12 @@ def blast_radius(
     node: Layer,
     new_config: dict[str, Any],
     descendants: Sequence[Descendant],
-    *,
-    max_effective_bytes: int,
 ) -> BlastRadius:
     """Compare the subtree of `node` with its current own config and with `new_config`.
 
     `ancestors` are the layers above `node`, root first; `descendants` every node below it,
-    parents before children. Affected nodes come out in that order (the node first).
+    parents before children. Affected nodes come out in that order (the node first). (Whether
+    an effective config would grow too large is a write rule: `configs.checks`.)
     """
     base = MergeState()
     for layer in ancestors:
@@ -137,10 +126,7 @@ def blast_radius(
             radius.unaffected_count += 1
         else:
             radius.affected.append(Affected(node_id, json_diff(old.effective, new.effective)))
-            if len(new_bytes) > max_effective_bytes:
-                radius.oversized.append((node_id, len(new_bytes)))
         for child in children.get(node_id, ()):
             stack.append((child.node_id, old.push(child), new.push(child)))
     radius.affected.sort(key=lambda item: order[item.node_id])
-    radius.oversized.sort(key=lambda item: order[item[0]])
     return radius

@@ -11,9 +11,8 @@ from config_service.configs import repository
 from config_service.configs.schemas import LocksView
 from config_service.db import locks as org_locks
 from config_service.errors import InvalidRequest, NotFound
+from config_service.kit.limits import MAX_LOCKED_PATH_LENGTH
 from config_service.kit.pointer import InvalidPointer, parse_pointer
-
-MAX_LOCKED_PATH_LENGTH = 1024
 
 
 def _check_locked_paths(paths: list[str]) -> list[str]:

@@ -11,6 +11,7 @@ from config_service.configs import service as configs
 from config_service.db import locks
 from config_service.errors import Conflict, Cycle, HasChildren, InvalidRequest, NotFound
 from config_service.kit import paging
+from config_service.kit.limits import MAX_TREE_DEPTH
 from config_service.models import OrgNode
 from config_service.orgs import repository
 from config_service.orgs.schemas import (
@@ -25,8 +26,6 @@ from config_service.orgs.schemas import (
     TreeOut,
 )
 from config_service.tokens import service as tokens
-
-MAX_TREE_DEPTH = 32
 
 
 def _org_out(node: OrgNode) -> OrgOut:

@@ -1,0 +1,105 @@
+"""Browser support for the console's end-to-end tests and `make screenshots`.
+
+Playwright drives the machine's Debian `chromium` (Playwright's own browser download cannot work
+here); `.ci/run` and the Makefile install it when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    raise RuntimeError("chromium is not installed: `apt-get install -y chromium` (make test does it)")
+
+
+@contextmanager
+def chromium() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def sign_in(page, base_url: str, token: str) -> None:
+    """Open the console and sign in through its form (the way a person does)."""
+    page.goto(base_url + "/ui/")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+@dataclass
+class Demo:
+    """An org with a small tree, config on every level, a lock, a secret, routing and runs."""
+
+    org_id: str
+    team_token: str  # sre, with config:write
+    reader_token: str  # sre, default scopes
+    org_admin_token: str
+
+
+def seed_demo(admin: httpx.Client, org_id: str) -> Demo:
+    def ok(response: httpx.Response) -> dict:
+        assert response.status_code in (200, 201, 204), response.text
+        return response.json() if response.content else {}
+
+    ok(admin.post("/admin/orgs", json={"org_id": org_id, "name": "Acme Corp"}))
+    nodes = f"/admin/orgs/{org_id}/nodes"
+    ok(admin.post(nodes, json={"node_id": "platform", "name": "Platform"}))
+    ok(admin.post(nodes, json={"node_id": "sre", "parent_node_id": "platform", "name": "Site Reliability"}))
+    ok(admin.post(nodes, json={"node_id": "sre-oncall", "parent_node_id": "sre", "name": "On-call"}))
+    ok(admin.post(nodes, json={"node_id": "payments", "name": "Payments"}))
+
+    def patch(node: str, config: dict, reason: str) -> None:
+        ok(admin.patch(f"{nodes}/{node}/config", json={"config": config, "reason": reason}))
+
+    patch(org_id, {
+        "model": "gpt-4o",
+        "agents": {"planner": {"model": "gpt-4o", "temperature": 0.2, "max_steps": 12},
+                   "investigator": {"model": "gpt-4o-mini", "tools": ["logs", "metrics", "traces"]}},
+        "tools": {"web_search": True, "think": True},
+        "integrations": {"coralogix": {"api_key": "cxup_org_key_1234", "domain": "cx498.coralogix.com"}},
+        "notifications": {"slack": {"channel": "#incidents"}},
+    }, "org defaults")
+    ok(admin.put(f"{nodes}/{org_id}/locks", json={"locked_paths": ["/agents/planner/model"], "reason": "approved model"}))
+    patch("platform", {"tools": {"deploy": False}, "agents": {"planner": {"max_steps": 20}}}, "platform guardrails")
+    patch("sre", {"tools": {"web_search": False, "deploy": True}, "routing": {"slack_channel_ids": ["C0SRE"],
+          "services": ["checkout", "payments-api"]}, "integrations": {"coralogix": {"team_id": 50007}}}, "sre overrides")
+    patch("sre", {"notifications": {"slack": {"channel": "#sre-alerts"}}, "agents": {"investigator": {"tools": [
+        "logs", "metrics", "traces", "k8s"]}}}, "k8s access for the investigator")
+    patch("sre-oncall", {"agents": {"planner": {"temperature": 0.0}}}, "deterministic on-call planner")
+    patch("payments", {"routing": {"github_repos": ["acme/payments"]}}, "payments routing")
+
+    team = f"/admin/orgs/{org_id}/teams/sre/tokens"
+    team_token = ok(admin.post(team, json={"description": "console (sre lead)",
+                                          "scopes": ["config:read", "config:write", "runs:write"]}))["token"]
+    reader_token = ok(admin.post(team, json={"description": "planner agent"}))["token"]
+    org_admin_token = ok(admin.post(f"/admin/orgs/{org_id}/admin-tokens", json={"description": "platform team"}))["token"]
+
+    with httpx.Client(base_url=str(admin.base_url), headers={"Authorization": f"Bearer {reader_token}"}) as agent:
+        for name, status in (("planner", "success"), ("planner", "success"), ("investigator", "error"),
+                             ("planner", "timeout"), ("investigator", "success"), ("planner", None)):
+            run = ok(agent.post("/agent-runs", json={"agent_name": name, "input_message": "why is checkout slow?",
+                                                     "trigger_source": "slack"}))
+            if status:
+                ok(agent.patch(f"/agent-runs/{run['id']}", json={"status": status, "output": "done"}))
+    return Demo(org_id, team_token, reader_token, org_admin_token)

@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench screenshots chromium clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	CONFIG_SERVICE_ENV=development $(BIN)/config-service serve --host $${HOST:-127.0.0.1} --port $${PORT:-8080}
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The console's browser tests drive Debian's chromium (Playwright cannot download its own here).
+chromium:
+	@test -x /usr/bin/chromium || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+# PNGs of the console's main pages into docs/ui/ (committed; shown in the README)
+screenshots: $(STAMP) chromium
+	$(BIN)/python -m tests.screenshots docs/ui
 
 # BENCH_SECONDS (per scenario, default 15) shortens it; docs/PERFORMANCE.md
 bench: $(STAMP)

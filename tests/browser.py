@@ -1,4 +1,5 @@
-"""Browser support for the console's end-to-end tests and `make screenshots`.
+"""Browser support for the console's end-to-end tests (fixtures `browser`, `console`) and
+`make screenshots` (`chromium`, `sign_in`, `seed_demo`).
 
 Playwright drives the machine's Debian `chromium` (Playwright's own browser download cannot work
 here); `.ci/run` and the Makefile install it when it is missing.
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
+import pytest
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -103,3 +105,59 @@ def seed_demo(admin: httpx.Client, org_id: str) -> Demo:
             if status:
                 ok(agent.patch(f"/agent-runs/{run['id']}", json={"status": status, "output": "done"}))
     return Demo(org_id, team_token, reader_token, org_admin_token)
+
+
+# ---- pytest fixtures for the console's tests (imported by tests/test_console_*.py) ----------
+
+class Console:
+    """One browser tab on the console, with what it saw: page errors, native dialogs, requests."""
+
+    def __init__(self, page, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.page_errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list = []
+        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on("dialog", self._dialog)
+        page.on("request", lambda request: self.requests.append(request))
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def sign_in(self, token: str) -> None:
+        sign_in(self.page, self.base_url, token)
+
+    def open(self, hash_route: str) -> None:
+        self.page.goto(f"{self.base_url}/ui/{hash_route}")
+
+    def leaf(self, pointer: str):
+        return self.page.locator(f'.tree li.leaf[data-path="{pointer}"]')
+
+    def overflow(self) -> list[int]:
+        """Widths: [document scroll, document client, main scroll, main client]."""
+        return self.page.evaluate(
+            "() => { const m = document.querySelector('main');"
+            " return [document.documentElement.scrollWidth, document.documentElement.clientWidth,"
+            " m.scrollWidth, m.clientWidth]; }"
+        )
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture()
+def console(browser, server):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(15_000)
+    tab = Console(context.new_page(), server.url)
+    yield tab
+    context.close()
+    assert tab.page_errors == [], tab.page_errors

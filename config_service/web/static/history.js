@@ -104,21 +104,27 @@ export async function historySection({ body, target, live, signal }) {
       contentBox);
   };
 
+  let sequence = 0;
   const loadPage = async () => {
+    const mine = sequence;
     const page = await get(target.history, { query: { limit: 20, cursor }, signal });
+    if (mine !== sequence) return; // a reload started meanwhile: its answer wins
     page.items.forEach((item) => list.append(versionRow(item)));
     cursor = page.next_cursor;
     more.hidden = !cursor;
   };
 
   const reloadList = async () => {
+    const mine = ++sequence;
     current = live.current.version;
-    cursor = null;
-    replace(list);
     try {
-      await loadPage();
+      const page = await get(target.history, { query: { limit: 20 }, signal });
+      if (mine !== sequence) return;
+      replace(list, page.items.map(versionRow));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
     } catch (error) {
-      if (!signal.aborted) replace(list, h("li", {}, errorBox(error)));
+      if (!signal.aborted && mine === sequence) replace(list, h("li", {}, errorBox(error)));
     }
   };
 

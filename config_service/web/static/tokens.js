@@ -33,7 +33,7 @@ function issuedCard(issued, onDone) {
     }
   });
   const done = h("button", { type: "button", class: "ghost", text: "Done" });
-  const card = h("div", { class: "card issued", role: "region", "aria-label": "New token" },
+  const card = h("div", { class: "card issued", role: "region", "aria-label": "Issued token" },
     h("h2", { class: "card-title", text: `Token issued for ${issued.team_node_id || issued.org_id}` }),
     h("p", { class: "warning-text", text: "Copy it now: it is shown only once and cannot be retrieved later." }),
     h("label", { for: id, class: "sr-only", text: "New token" }),
@@ -157,7 +157,7 @@ export async function renderTokens(ctx, org) {
     const adminDescription = h("input", { type: "text", maxlength: 500, placeholder: "e.g. platform team" });
     const adminSlot = messageSlot();
     const adminButton = h("button", { type: "submit", class: "secondary", text: "Issue admin token" });
-    adminIssue = h("form", { class: "inline-form", novalidate: true }, field("Description", adminDescription).wrap, adminButton, adminSlot.el);
+    adminIssue = h("form", { class: "inline-form", novalidate: true }, field("Admin token description", adminDescription).wrap, adminButton, adminSlot.el);
     adminIssue.addEventListener("submit", (event) => {
       event.preventDefault();
       busy(adminButton, async () => {

@@ -1,4 +1,5 @@
-"""Browser support for the console's end-to-end tests (fixtures `browser`, `console`) and
+"""Browser support for the console's end-to-end tests (fixtures `browser`, `console`: a test
+module imports `browser_fixture, console_fixture`) and
 `make screenshots` (`chromium`, `sign_in`, `seed_demo`).
 
 Playwright drives the machine's Debian `chromium` (Playwright's own browser download cannot work
@@ -144,14 +145,14 @@ class Console:
         )
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="session", name="browser")
+def browser_fixture():
     with chromium() as launched:
         yield launched
 
 
-@pytest.fixture()
-def console(browser, server):
+@pytest.fixture(name="console")
+def console_fixture(browser, server):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=15_000)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import browser, console  # noqa: F401 - fixtures
+from tests.browser import browser_fixture, console_fixture  # noqa: F401 - the fixtures "browser", "console"
 from tests.support import unique_id
 
 pytestmark = pytest.mark.slow
@@ -136,14 +137,14 @@ def test_audit_filters_and_exports(org, console):
     expect(events).not_to_contain_text("config.written")
     with page.expect_download() as csv_download:
         page.get_by_role("button", name="Export CSV").click()
-    rows = list(csv.DictReader(io.StringIO(open(csv_download.value.path()).read())))
+    rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text())))
     assert {row["action"] for row in rows} == {"node.created"} and len(rows) == 2
     assert csv_download.value.suggested_filename == f"audit-{org.org_id}.csv"
     page.get_by_label("Action").fill("")
     page.get_by_label("Target").fill("sre")
     with page.expect_download() as json_download:
         page.get_by_role("button", name="Export JSON").click()
-    exported = json.loads(open(json_download.value.path()).read())
+    exported = json.loads(Path(json_download.value.path()).read_text())
     items = exported["items"] if isinstance(exported, dict) else exported
     assert items and all(item["target_id"] == "sre" for item in items)
     assert any(item["details"].get("reason") == "audited change" for item in items)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import browser, console  # noqa: F401 - fixtures
+from tests.browser import browser_fixture, console_fixture  # noqa: F401 - the fixtures "browser", "console"
 
 pytestmark = pytest.mark.slow
 

@@ -102,9 +102,12 @@ def test_edit_preview_then_save(org, console):
     expect(page.get_by_text("must be a JSON object")).to_be_visible()
 
     editor.fill('{"model": "b", "tools": {"x": 1}, "extra": true}')
-    expect(page.get_by_role("button", name="Save")).to_be_disabled()  # preview first
-    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Save").click()  # nothing is saved unseen: Save shows the preview first
     preview = page.get_by_role("region", name="Preview of the change")
+    expect(preview).to_be_visible()
+    expect(page.get_by_text("Check the preview below, then Save to apply it.")).to_be_visible()
+    assert org.own("sre")["version"] == 2
+    page.get_by_role("button", name="Preview").click()
     expect(preview).to_contain_text("/model")
     expect(preview).to_contain_text('"b"')
     expect(preview).to_contain_text("/extra")

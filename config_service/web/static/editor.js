@@ -90,10 +90,10 @@ export async function openEditor({ box, target, live, signal, onDone }) {
     const parsed = parseObject(area.value);
     area.setAttribute("aria-invalid", parsed.error ? "true" : "false");
     status.className = parsed.error ? "editor-status invalid" : "editor-status";
-    status.textContent = parsed.error || "Valid JSON. Preview the change before saving.";
+    status.textContent = parsed.error || "Valid JSON. Preview shows what changes before anything is saved.";
     previewButton.disabled = Boolean(parsed.error);
     const fresh = previewed && previewed.text === area.value;
-    saveButton.disabled = Boolean(parsed.error) || !fresh || previewed.ops.length === 0;
+    saveButton.disabled = Boolean(parsed.error) || Boolean(fresh && previewed.ops.length === 0);
     if (previewed && !fresh) {
       previewed = null;
       replace(previewBox, h("p", { class: "muted", text: "The text changed: preview again before saving." }));
@@ -113,7 +113,7 @@ export async function openEditor({ box, target, live, signal, onDone }) {
   const reloadButton = () => h("button", { type: "button", class: "secondary small", text: "Reload", onclick: reload });
 
   area.addEventListener("input", check);
-  previewButton.addEventListener("click", async () => {
+  const runPreview = async () => {
     const parsed = check();
     if (parsed.error) {
       area.focus();
@@ -139,11 +139,22 @@ export async function openEditor({ box, target, live, signal, onDone }) {
     } finally {
       check();
     }
-  });
+  };
+  previewButton.addEventListener("click", runPreview);
 
   saveButton.addEventListener("click", async () => {
-    const parsed = check();
-    if (parsed.error || !previewed) return;
+    let parsed = check();
+    if (parsed.error) return;
+    if (!previewed || previewed.text !== area.value) {
+      // Nothing is saved unseen: the first Save shows the preview, the next one applies it.
+      await runPreview();
+      if (previewed && previewed.ops.length) {
+        replace(result, h("p", { class: "notice", role: "status", text: "Check the preview below, then Save to apply it." }));
+      }
+      return;
+    }
+    parsed = check();
+    if (parsed.error) return;
     saveButton.disabled = true;
     replace(result, loading("Saving…"));
     try {

@@ -135,6 +135,7 @@ function integrationForm(schema, health, current, target, onSaved) {
 export async function integrationsSection({ body, target, live, signal }) {
   replace(body, loading());
   const listBox = h("div", { class: "integrations" });
+  const notice = h("div", {});
   const filter = h("input", { type: "search", placeholder: "Filter integrations…", "aria-label": "Filter integrations" });
   const summary = h("p", { class: "muted" });
   const openIds = new Set();
@@ -181,14 +182,26 @@ export async function integrationsSection({ body, target, live, signal }) {
       ]);
       catalog = schemas.items;
       health = view.integrations;
+      replace(notice);
       draw();
     } catch (error) {
       if (!signal.aborted) replace(listBox, errorBox(error));
     }
   }
 
+  // A change made elsewhere redraws the list, but never under a form someone is filling in.
+  const typing = () => [...listBox.querySelectorAll("input, select, textarea")].some((el) => el.value !== "");
+  live.on(() => {
+    if (!typing()) {
+      refresh();
+      return;
+    }
+    replace(notice, h("div", { class: "notice", role: "status" }, "The config changed elsewhere. ",
+      h("button", { type: "button", class: "secondary small", text: "Refresh",
+        onclick: () => { replace(notice); refresh(); } })));
+  });
+
   filter.addEventListener("input", () => catalog && draw());
-  replace(body, h("div", { class: "toolbar" }, h("div", { class: "toolbar-left" }, filter), summary), listBox);
-  live.on(() => refresh());
+  replace(body, h("div", { class: "toolbar" }, h("div", { class: "toolbar-left" }, filter), summary), notice, listBox);
   await refresh();
 }

@@ -145,7 +145,9 @@ class Console:
         )
 
 
-@pytest.fixture(scope="session", name="browser")
+# Module scope, not session: while a sync Playwright is open its event loop counts as running in
+# this thread, and the suite's asyncio tests (asyncio.run, pytest-asyncio) could not run after it.
+@pytest.fixture(scope="module", name="browser")
 def browser_fixture():
     with chromium() as launched:
         yield launched

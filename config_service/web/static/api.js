@@ -81,7 +81,10 @@ export async function request(method, path, { body, query, headers = {}, content
     response = await fetch(API + withQuery(path, query), init);
   } catch (error) {
     if (error.name === "AbortError") throw error;
-    throw new ApiError(0, { code: "network", detail: "the service cannot be reached; check your connection and retry" });
+    throw new ApiError(0, {
+      code: "network",
+      detail: "the service cannot be reached; check your connection and retry",
+    });
   }
   if (!response.ok && response.status !== 304) {
     const problem = await problemOf(response);

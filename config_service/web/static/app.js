@@ -20,8 +20,13 @@ onUnauthenticated(() => {
 });
 
 function logo() {
-  return h("span", { class: "logo", "aria-hidden": "true" },
-    h("span", { class: "logo-dot" }), h("span", { class: "logo-dot" }), h("span", { class: "logo-dot" }));
+  return h(
+    "span",
+    { class: "logo", "aria-hidden": "true" },
+    h("span", { class: "logo-dot" }),
+    h("span", { class: "logo-dot" }),
+    h("span", { class: "logo-dot" }),
+  );
 }
 
 // ---- sign-in -----------------------------------------------------------------------------
@@ -31,18 +36,29 @@ function signIn(notice) {
   state.pageAbort?.abort();
   document.title = "Sign in · Config Service";
   const input = h("input", {
-    id: "token", name: "token", type: "password", autocomplete: "off", spellcheck: "false", required: true,
+    id: "token",
+    name: "token",
+    type: "password",
+    autocomplete: "off",
+    spellcheck: "false",
+    required: true,
     "aria-describedby": "token-hint",
   });
   const button = h("button", { type: "submit", class: "primary wide", text: "Sign in" });
   const slot = messageSlot();
-  const form = h("form", { class: "signin-form", novalidate: true },
+  const form = h(
+    "form",
+    { class: "signin-form", novalidate: true },
     h("label", { for: "token", text: "Token" }),
     input,
-    h("small", { id: "token-hint", class: "hint",
-      text: "A team token (org.team.…), an org-admin token (org.…) or the admin token. It is kept in this tab only." }),
+    h("small", {
+      id: "token-hint",
+      class: "hint",
+      text: "A team token (org.team.…), an org-admin token (org.…) or the admin token. It is kept in this tab only.",
+    }),
     slot.el,
-    button);
+    button,
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const token = input.value.trim();
@@ -70,13 +86,22 @@ function signIn(notice) {
       button.disabled = false;
     }
   });
-  replace(root, h("main", { class: "signin", id: "main" },
-    h("div", { class: "signin-card" },
-      h("div", { class: "brand brand-large" }, logo(), h("span", { text: "Config Service" })),
-      h("h1", { text: "Sign in to the console" }),
-      h("p", { class: "muted", text: "Configuration for your agents: what each team runs with, and why." }),
-      notice ? h("div", { class: "notice", role: "status", text: notice }) : null,
-      form)));
+  replace(
+    root,
+    h(
+      "main",
+      { class: "signin", id: "main" },
+      h(
+        "div",
+        { class: "signin-card" },
+        h("div", { class: "brand brand-large" }, logo(), h("span", { text: "Config Service" })),
+        h("h1", { text: "Sign in to the console" }),
+        h("p", { class: "muted", text: "Configuration for your agents: what each team runs with, and why." }),
+        notice ? h("div", { class: "notice", role: "status", text: notice }) : null,
+        form,
+      ),
+    ),
+  );
   input.focus();
 }
 
@@ -108,14 +133,19 @@ function adminNav(me, org) {
       navLink("Org tree", `${base}/tree`),
       navLink("Tokens", `${base}/tokens`),
       navLink("Audit", `${base}/audit`),
-      navLink("Routing", `${base}/routing`));
+      navLink("Routing", `${base}/routing`),
+    );
   }
   return links;
 }
 
 function teamNav() {
-  return [navLink("Effective config", "#/config"), navLink("History", "#/history"),
-    navLink("Integrations", "#/integrations"), navLink("Agent runs", "#/runs")];
+  return [
+    navLink("Effective config", "#/config"),
+    navLink("History", "#/history"),
+    navLink("Integrations", "#/integrations"),
+    navLink("Agent runs", "#/runs"),
+  ];
 }
 
 function startWith(me) {
@@ -125,14 +155,22 @@ function startWith(me) {
   state.main = h("main", { id: "main", class: "content", tabindex: "-1" });
   const signOutButton = h("button", { type: "button", class: "ghost small", text: "Sign out" });
   signOutButton.addEventListener("click", () => signOut("Signed out. The token was forgotten by this tab."));
-  replace(root,
-    h("header", { class: "topbar" },
+  replace(
+    root,
+    h(
+      "header",
+      { class: "topbar" },
       h("a", { class: "brand", href: "#/" }, logo(), h("span", { class: "brand-name", text: "Config Service" })),
-      h("div", { class: "who" },
+      h(
+        "div",
+        { class: "who" },
         h("span", { class: "who-role", text: role }),
-        h("span", { class: "who-scope", text: scope })),
-      signOutButton),
-    h("div", { class: "layout" }, state.nav, state.main));
+        h("span", { class: "who-scope", text: scope }),
+      ),
+      signOutButton,
+    ),
+    h("div", { class: "layout" }, state.nav, state.main),
+  );
   if (!location.hash.startsWith("#/") || location.hash === "#/") history.replaceState(null, "", home(me));
   route();
 }
@@ -157,13 +195,17 @@ function markNav(hash) {
 // ---- router --------------------------------------------------------------------------------
 
 function parse(hash) {
-  return hash.replace(/^#\/?/, "").split("/").filter(Boolean).map((part) => {
-    try {
-      return decodeURIComponent(part);
-    } catch {
-      return part;
-    }
-  });
+  return hash
+    .replace(/^#\/?/, "")
+    .split("/")
+    .filter(Boolean)
+    .map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return part;
+      }
+    });
 }
 
 function route() {
@@ -176,11 +218,21 @@ function route() {
   const parts = parse(hash);
   const me = state.me;
   const org = me.role === "admin" && parts[0] === "orgs" && parts[1] ? parts[1] : null;
-  replace(state.nav, me.role === "team" ? teamNav() : adminNav(me, org || (me.auth_kind === "org_admin" ? me.org_id : null)));
+  replace(
+    state.nav,
+    me.role === "team" ? teamNav() : adminNav(me, org || (me.auth_kind === "org_admin" ? me.org_id : null)),
+  );
   markNav(hash);
   const main = state.main;
   replace(main);
-  const ctx = { me, main, signal: abort.signal, navigate: (to) => { location.hash = to; } };
+  const ctx = {
+    me,
+    main,
+    signal: abort.signal,
+    navigate: (to) => {
+      location.hash = to;
+    },
+  };
   const page = pickPage(me, parts, ctx);
   Promise.resolve(page).catch((error) => {
     if (abort.signal.aborted) return;
@@ -210,8 +262,11 @@ function pickPage(me, parts, ctx) {
 }
 
 function notFound(ctx) {
-  replace(ctx.main, h("h1", { text: "No such page" }),
-    h("p", {}, "Go back to ", h("a", { href: home(ctx.me), text: "the start page" }), "."));
+  replace(
+    ctx.main,
+    h("h1", { text: "No such page" }),
+    h("p", {}, "Go back to ", h("a", { href: home(ctx.me), text: "the start page" }), "."),
+  );
 }
 
 window.addEventListener("hashchange", route);
@@ -233,9 +288,20 @@ async function boot() {
       signOut("Your token is no longer accepted (expired or revoked). Sign in again.");
       return;
     }
-    replace(root, h("main", { class: "signin", id: "main" },
-      h("div", { class: "signin-card" }, h("h1", { text: "The service cannot be reached" }), errorBox(error),
-        h("button", { type: "button", class: "primary", text: "Retry", onclick: boot }))));
+    replace(
+      root,
+      h(
+        "main",
+        { class: "signin", id: "main" },
+        h(
+          "div",
+          { class: "signin-card" },
+          h("h1", { text: "The service cannot be reached" }),
+          errorBox(error),
+          h("button", { type: "button", class: "primary", text: "Retry", onclick: boot }),
+        ),
+      ),
+    );
   }
 }
 

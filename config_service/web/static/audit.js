@@ -7,8 +7,19 @@ import { badge, busy, errorBox, field, loading, messageSlot, table } from "./ui.
 import { actorText } from "./history.js";
 
 const ACTIONS = [
-  "config.written", "config.rolled_back", "locks.changed", "node.created", "node.renamed", "node.moved", "node.deleted",
-  "org.created", "org.deleted", "token.issued", "token.revoked", "secrets.read", "routing.lookup",
+  "config.written",
+  "config.rolled_back",
+  "locks.changed",
+  "node.created",
+  "node.renamed",
+  "node.moved",
+  "node.deleted",
+  "org.created",
+  "org.deleted",
+  "token.issued",
+  "token.revoked",
+  "secrets.read",
+  "routing.lookup",
 ];
 
 /** A uuid shortened for display (the full id stays in the title); other ids as they are. */
@@ -21,10 +32,26 @@ function shortId(id) {
 function detailsView(details) {
   const entries = Object.entries(details || {}).filter(([, v]) => v !== null && v !== undefined);
   if (!entries.length) return h("span", { class: "muted", text: "—" });
-  return h("span", { class: "kvs" }, entries.map(([key, value]) => h("span", { class: "kv" },
-    h("span", { class: "k", text: key }),
-    h("span", { class: "v", text: typeof value === "string" ? value
-      : Array.isArray(value) ? value.map((x) => (typeof x === "string" ? x : jsonText(x))).join(", ") : jsonText(value) }))));
+  return h(
+    "span",
+    { class: "kvs" },
+    entries.map(([key, value]) =>
+      h(
+        "span",
+        { class: "kv" },
+        h("span", { class: "k", text: key }),
+        h("span", {
+          class: "v",
+          text:
+            typeof value === "string"
+              ? value
+              : Array.isArray(value)
+                ? value.map((x) => (typeof x === "string" ? x : jsonText(x))).join(", ")
+                : jsonText(value),
+        }),
+      ),
+    ),
+  );
 }
 
 function toIso(local) {
@@ -53,19 +80,38 @@ export async function renderAudit(ctx, org) {
   let cursor = null;
 
   const filters = () => ({
-    actor: actor.value.trim(), action: action.value.trim(), target_id: target.value.trim(),
-    since: toIso(since.value), until: toIso(until.value),
+    actor: actor.value.trim(),
+    action: action.value.trim(),
+    target_id: target.value.trim(),
+    since: toIso(since.value),
+    until: toIso(until.value),
   });
 
   const draw = () => {
-    replace(listBox, table([
-      { label: "When", cell: (e) => h("span", { class: "nowrap", text: shortTime(e.at) }) },
-      { label: "Actor", cell: (e) => h("span", { title: e.actor, text: actorText(e.actor) }) },
-      { label: "Action", cell: (e) => badge(e.action, e.action.includes("delete") || e.action.includes("revoke") ? "danger" : "neutral") },
-      { label: "Target", cell: (e) => [h("span", { class: "muted", text: `${e.target_type} ` }),
-        h("code", { title: e.target_id || "", text: shortId(e.target_id) })] },
-      { label: "Details", class: "details-cell", cell: (e) => detailsView(e.details) },
-    ], rows, { empty: "No audit events match these filters.", caption: "Audit events" }));
+    replace(
+      listBox,
+      table(
+        [
+          { label: "When", cell: (e) => h("span", { class: "nowrap", text: shortTime(e.at) }) },
+          { label: "Actor", cell: (e) => h("span", { title: e.actor, text: actorText(e.actor) }) },
+          {
+            label: "Action",
+            cell: (e) =>
+              badge(e.action, e.action.includes("delete") || e.action.includes("revoke") ? "danger" : "neutral"),
+          },
+          {
+            label: "Target",
+            cell: (e) => [
+              h("span", { class: "muted", text: `${e.target_type} ` }),
+              h("code", { title: e.target_id || "", text: shortId(e.target_id) }),
+            ],
+          },
+          { label: "Details", class: "details-cell", cell: (e) => detailsView(e.details) },
+        ],
+        rows,
+        { empty: "No audit events match these filters.", caption: "Audit events" },
+      ),
+    );
   };
 
   const load = async (append) => {
@@ -76,29 +122,53 @@ export async function renderAudit(ctx, org) {
     draw();
   };
 
-  const form = h("form", { class: "filters", novalidate: true },
-    field("Actor", actor).wrap, field("Action", action).wrap, field("Target", target).wrap,
-    field("Since", since).wrap, field("Until", until).wrap,
-    h("datalist", { id: "audit-actions" }, ACTIONS.map((a) => h("option", { value: a }))),
-    h("div", { class: "actions" }, apply, reset));
+  const form = h(
+    "form",
+    { class: "filters", novalidate: true },
+    field("Actor", actor).wrap,
+    field("Action", action).wrap,
+    field("Target", target).wrap,
+    field("Since", since).wrap,
+    field("Until", until).wrap,
+    h(
+      "datalist",
+      { id: "audit-actions" },
+      ACTIONS.map((a) => h("option", { value: a })),
+    ),
+    h("div", { class: "actions" }, apply, reset),
+  );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(apply, () => load(false), slot);
   });
   form.addEventListener("reset", () => setTimeout(() => busy(apply, () => load(false), slot)));
   more.addEventListener("click", () => busy(more, () => load(true), slot));
-  exportCsv.addEventListener("click", () => busy(exportCsv, () => download(`${path}/export`, { ...filters(), format: "csv" }, `audit-${org}.csv`), slot));
-  exportJson.addEventListener("click", () => busy(exportJson, () => download(`${path}/export`, { ...filters(), format: "json" }, `audit-${org}.json`), slot));
+  exportCsv.addEventListener("click", () =>
+    busy(exportCsv, () => download(`${path}/export`, { ...filters(), format: "csv" }, `audit-${org}.csv`), slot),
+  );
+  exportJson.addEventListener("click", () =>
+    busy(exportJson, () => download(`${path}/export`, { ...filters(), format: "json" }, `audit-${org}.json`), slot),
+  );
 
-  replace(main,
-    h("div", { class: "page-head" },
+  replace(
+    main,
+    h(
+      "div",
+      { class: "page-head" },
       h("div", { class: "page-title" }, h("h1", { text: `${org}: audit log` })),
-      h("p", { class: "muted", text: "Every change and every sensitive read, newest first. Times are UTC." })),
+      h("p", { class: "muted", text: "Every change and every sensitive read, newest first. Times are UTC." }),
+    ),
     h("div", { class: "card" }, form),
-    h("div", { class: "toolbar" }, h("div", { class: "toolbar-left" }), h("div", { class: "toolbar-right" }, exportCsv, exportJson)),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("div", { class: "toolbar-left" }),
+      h("div", { class: "toolbar-right" }, exportCsv, exportJson),
+    ),
     slot.el,
     listBox,
-    more);
+    more,
+  );
   try {
     await load(false);
   } catch (error) {

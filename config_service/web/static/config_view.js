@@ -8,12 +8,18 @@ import { openEditor } from "./editor.js";
 
 export async function configSection({ body, target, live, signal }) {
   const open = new Set();
-  for (const key of Object.keys(live.current.effective_config)) open.add(`/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`);
+  for (const key of Object.keys(live.current.effective_config))
+    open.add(`/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`);
   let explain = null;
   let explainError = null;
   let sequence = 0;
   const treeBox = h("section", { class: "tree", "aria-label": "Effective config" }, loading());
-  const filter = h("input", { type: "search", id: "tree-filter", placeholder: "Filter keys…", "aria-label": "Filter keys" });
+  const filter = h("input", {
+    type: "search",
+    id: "tree-filter",
+    placeholder: "Filter keys…",
+    "aria-label": "Filter keys",
+  });
   const editorBox = h("div", { class: "editor-box" });
   const slot = messageSlot();
 
@@ -24,12 +30,24 @@ export async function configSection({ body, target, live, signal }) {
       return;
     }
     if (!Object.keys(effective).length && !Object.keys(explain || {}).length) {
-      replace(treeBox, h("p", { class: "muted empty", text: "The effective config is empty: no node on this lineage sets anything yet." }));
+      replace(
+        treeBox,
+        h("p", {
+          class: "muted empty",
+          text: "The effective config is empty: no node on this lineage sets anything yet.",
+        }),
+      );
       return;
     }
-    replace(treeBox, configTree(effective, explain, {
-      open, self: target.node, nodeHash: target.nodeHash, filter: filter.value,
-    }));
+    replace(
+      treeBox,
+      configTree(effective, explain, {
+        open,
+        self: target.node,
+        nodeHash: target.nodeHash,
+        filter: filter.value,
+      }),
+    );
   };
 
   const refresh = async () => {
@@ -58,34 +76,52 @@ export async function configSection({ body, target, live, signal }) {
     draw();
   });
   const edit = h("button", {
-    type: "button", class: "primary", text: "Edit", disabled: !target.canWrite,
+    type: "button",
+    class: "primary",
+    text: "Edit",
+    disabled: !target.canWrite,
     title: target.canWrite ? "Edit this node's own overrides" : "This token cannot write (it lacks config:write)",
   });
   edit.addEventListener("click", async () => {
     edit.disabled = true;
     slot.clear();
     await openEditor({
-      box: editorBox, target, live, signal,
+      box: editorBox,
+      target,
+      live,
+      signal,
       onDone(result) {
         edit.disabled = false;
         edit.focus();
-        if (result) slot.ok(result.changed ? `Saved: own config is now version ${result.version}.` : "Saved: nothing changed.");
+        if (result)
+          slot.ok(result.changed ? `Saved: own config is now version ${result.version}.` : "Saved: nothing changed.");
         refresh();
       },
     });
   });
 
-  replace(body,
-    h("div", { class: "toolbar" },
+  replace(
+    body,
+    h(
+      "div",
+      { class: "toolbar" },
       h("div", { class: "toolbar-left" }, filter, expand, collapse),
-      h("div", { class: "toolbar-right" }, edit)),
+      h("div", { class: "toolbar-right" }, edit),
+    ),
     slot.el,
     editorBox,
-    h("div", { class: "legend", "aria-label": "Legend" },
-      badge("own · v", "own"), h("span", { text: "set by this node (own-config version)" }),
-      badge("node · v", "source"), h("span", { text: "inherited from that ancestor" }),
-      badge("locked by node", "lock"), h("span", { text: "only that node or above can change it" })),
-    treeBox);
+    h(
+      "div",
+      { class: "legend", "aria-label": "Legend" },
+      badge("own · v", "own"),
+      h("span", { text: "set by this node (own-config version)" }),
+      badge("node · v", "source"),
+      h("span", { text: "inherited from that ancestor" }),
+      badge("locked by node", "lock"),
+      h("span", { text: "only that node or above can change it" }),
+    ),
+    treeBox,
+  );
   live.on(() => refresh());
   await refresh();
 }

@@ -1,7 +1,16 @@
 // DOM helpers. Every string reaches the page as text (textContent / text nodes / attribute
 // values), never as markup: a config value such as <img src=x onerror=…> is shown, not parsed.
 
-const BOOLEAN_ATTRS = new Set(["disabled", "checked", "selected", "required", "hidden", "open", "readonly", "multiple"]);
+const BOOLEAN_ATTRS = new Set([
+  "disabled",
+  "checked",
+  "selected",
+  "required",
+  "hidden",
+  "open",
+  "readonly",
+  "multiple",
+]);
 
 /** h("button", {class: "primary", onclick: f}, "Save") → an element; children may be nested arrays. */
 export function h(tag, props = {}, ...children) {
@@ -50,7 +59,11 @@ export function shortTime(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
-  return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z").replace(/:\d\dZ$/, "Z");
+  return date
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z")
+    .replace(/:\d\dZ$/, "Z");
 }
 
 export function relativeTime(iso) {
@@ -58,7 +71,11 @@ export function relativeTime(iso) {
   const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
   if (Number.isNaN(seconds)) return String(iso);
   if (seconds < 60) return "just now";
-  const units = [["d", 86400], ["h", 3600], ["min", 60]];
+  const units = [
+    ["d", 86400],
+    ["h", 3600],
+    ["min", 60],
+  ];
   for (const [unit, size] of units) {
     if (Math.abs(seconds) >= size) return `${Math.floor(seconds / size)} ${unit} ago`;
   }

@@ -26,30 +26,61 @@ function previewView(preview, ops, node) {
   const self = preview.affected.find((a) => a.node_id === node);
   const others = preview.affected.filter((a) => a.node_id !== node);
   const total = preview.affected.length + preview.unaffected_count;
-  return h("div", { class: "preview", role: "region", "aria-label": "Preview of the change" },
+  return h(
+    "div",
+    { class: "preview", role: "region", "aria-label": "Preview of the change" },
     preview.errors.length
-      ? h("div", { class: "error", role: "alert" },
-        h("strong", { text: "This change would be refused:" }),
-        h("ul", {}, preview.errors.map((e) => h("li", { dataset: { code: e.code } },
-          h("code", { text: e.code }), " ", errorText(e)))))
+      ? h(
+          "div",
+          { class: "error", role: "alert" },
+          h("strong", { text: "This change would be refused:" }),
+          h(
+            "ul",
+            {},
+            preview.errors.map((e) =>
+              h("li", { dataset: { code: e.code } }, h("code", { text: e.code }), " ", errorText(e)),
+            ),
+          ),
+        )
       : null,
     h("h3", { text: "Own config change" }),
     diffView(ops),
     h("h3", { text: `Effective config of ${node}` }),
     diffView(self?.diff, { empty: "The effective config of this node does not change." }),
     total > 1
-      ? h("div", { class: "blast" },
-        h("h3", {}, "Blast radius ",
-          badge(`${preview.affected.length} of ${total} nodes in this subtree change`, preview.affected.length > 1 ? "warn" : "neutral")),
-        others.length
-          ? others.map((a) => h("details", { class: "blast-node" },
-            h("summary", {}, h("span", { class: "key", text: a.node_id }), h("span", { class: "count", text: `${a.diff.length} changes` })),
-            diffView(a.diff)))
-          : h("p", { class: "muted", text: `No descendant changes (${preview.unaffected_count} unaffected).` }),
-        others.length && preview.unaffected_count
-          ? h("p", { class: "muted", text: `${preview.unaffected_count} other nodes below are unaffected.` })
-          : null)
-      : null);
+      ? h(
+          "div",
+          { class: "blast" },
+          h(
+            "h3",
+            {},
+            "Blast radius ",
+            badge(
+              `${preview.affected.length} of ${total} nodes in this subtree change`,
+              preview.affected.length > 1 ? "warn" : "neutral",
+            ),
+          ),
+          others.length
+            ? others.map((a) =>
+                h(
+                  "details",
+                  { class: "blast-node" },
+                  h(
+                    "summary",
+                    {},
+                    h("span", { class: "key", text: a.node_id }),
+                    h("span", { class: "count", text: `${a.diff.length} changes` }),
+                  ),
+                  diffView(a.diff),
+                ),
+              )
+            : h("p", { class: "muted", text: `No descendant changes (${preview.unaffected_count} unaffected).` }),
+          others.length && preview.unaffected_count
+            ? h("p", { class: "muted", text: `${preview.unaffected_count} other nodes below are unaffected.` })
+            : null,
+        )
+      : null,
+  );
 }
 
 /** Open the editor in `box`; `onDone(result|null)` when saved or cancelled. */
@@ -65,10 +96,17 @@ export async function openEditor({ box, target, live, signal, onDone }) {
   }
   const areaId = uid("own");
   const area = h("textarea", {
-    id: areaId, class: "code", spellcheck: "false", rows: 16, "aria-describedby": `${areaId}-status`,
+    id: areaId,
+    class: "code",
+    spellcheck: "false",
+    rows: 16,
+    "aria-describedby": `${areaId}-status`,
   });
   const status = h("p", { id: `${areaId}-status`, class: "editor-status", "aria-live": "polite" });
-  const reason = field("Reason (optional)", h("input", { type: "text", maxlength: 2000, placeholder: "Why this change?" }));
+  const reason = field(
+    "Reason (optional)",
+    h("input", { type: "text", maxlength: 2000, placeholder: "Why this change?" }),
+  );
   const previewButton = h("button", { type: "button", class: "secondary", text: "Preview" });
   const saveButton = h("button", { type: "button", class: "primary", text: "Save", disabled: true });
   const cancelButton = h("button", { type: "button", class: "ghost", text: "Cancel" });
@@ -149,7 +187,10 @@ export async function openEditor({ box, target, live, signal, onDone }) {
       // Nothing is saved unseen: the first Save shows the preview, the next one applies it.
       await runPreview();
       if (previewed && previewed.ops.length) {
-        replace(result, h("p", { class: "notice", role: "status", text: "Check the preview below, then Save to apply it." }));
+        replace(
+          result,
+          h("p", { class: "notice", role: "status", text: "Check the preview below, then Save to apply it." }),
+        );
       }
       return;
     }
@@ -161,7 +202,9 @@ export async function openEditor({ box, target, live, signal, onDone }) {
       const body = { config: parsed.value };
       if (reason.input.value.trim()) body.reason = reason.input.value.trim();
       const { data } = await request("PUT", target.write, {
-        body, headers: { "If-Match": target.ifMatch(base.version) }, signal,
+        body,
+        headers: { "If-Match": target.ifMatch(base.version) },
+        signal,
       });
       replace(box);
       onDone(data);
@@ -181,31 +224,51 @@ export async function openEditor({ box, target, live, signal, onDone }) {
     try {
       const now = await target.own();
       if (now.version !== base.version) {
-        replace(stale, h("div", { class: "notice", role: "status" },
-          `The own config changed elsewhere (now version ${now.version}; you are editing version ${base.version}). `,
-          reloadButton()));
+        replace(
+          stale,
+          h(
+            "div",
+            { class: "notice", role: "status" },
+            `The own config changed elsewhere (now version ${now.version}; you are editing version ${base.version}). `,
+            reloadButton(),
+          ),
+        );
       }
     } catch {
       // the tree shows the error; the editor keeps its text
     }
   });
 
-  replace(box, h("div", { class: "card editor" },
-    h("div", { class: "editor-head" },
-      h("h2", { class: "card-title" }, `Own config of ${target.node}`),
-      badge(`version ${base.version}`, "neutral")),
-    h("p", { class: "muted small" },
-      "These are this node's overrides, merged over its ancestors. ",
-      h("code", { text: "null" }), " hides an inherited key; secrets show as ",
-      h("code", { text: "\"********\"" }), " and keep their value unless you replace them."),
-    stale,
-    h("label", { for: areaId, class: "sr-only", text: `Own config of ${target.node} (JSON)` }),
-    area,
-    status,
-    reason.wrap,
-    h("div", { class: "actions" }, previewButton, saveButton, cancelButton),
-    result,
-    previewBox));
+  replace(
+    box,
+    h(
+      "div",
+      { class: "card editor" },
+      h(
+        "div",
+        { class: "editor-head" },
+        h("h2", { class: "card-title" }, `Own config of ${target.node}`),
+        badge(`version ${base.version}`, "neutral"),
+      ),
+      h(
+        "p",
+        { class: "muted small" },
+        "These are this node's overrides, merged over its ancestors. ",
+        h("code", { text: "null" }),
+        " hides an inherited key; secrets show as ",
+        h("code", { text: '"********"' }),
+        " and keep their value unless you replace them.",
+      ),
+      stale,
+      h("label", { for: areaId, class: "sr-only", text: `Own config of ${target.node} (JSON)` }),
+      area,
+      status,
+      reason.wrap,
+      h("div", { class: "actions" }, previewButton, saveButton, cancelButton),
+      result,
+      previewBox,
+    ),
+  );
   load(base);
   area.focus();
 }

@@ -30,8 +30,12 @@ export async function historySection({ body, target, live, signal }) {
     const pending = confirmDialog({
       title: `Rollback to version ${item.version}?`,
       body: [
-        h("p", {}, `The own config of ${target.node} becomes version ${item.version}'s content, saved as a new version. `,
-          "Secrets keep their current values."),
+        h(
+          "p",
+          {},
+          `The own config of ${target.node} becomes version ${item.version}'s content, saved as a new version. `,
+          "Secrets keep their current values.",
+        ),
         previewBox,
         reason.wrap,
       ],
@@ -42,26 +46,46 @@ export async function historySection({ body, target, live, signal }) {
       .then(({ data }) => {
         const self = data.affected.find((a) => a.node_id === target.node);
         const others = data.affected.length - (self ? 1 : 0);
-        replace(previewBox,
-          data.errors.length ? h("div", { class: "error", role: "alert" },
-            data.errors.map((e) => h("p", { text: `${e.code}: ${e.detail}${e.path ? ` (${e.path})` : ""}` }))) : null,
+        replace(
+          previewBox,
+          data.errors.length
+            ? h(
+                "div",
+                { class: "error", role: "alert" },
+                data.errors.map((e) => h("p", { text: `${e.code}: ${e.detail}${e.path ? ` (${e.path})` : ""}` })),
+              )
+            : null,
           h("h3", { text: `Effective config of ${target.node}` }),
           diffView(self?.diff, { empty: "The effective config does not change." }),
-          others ? h("p", { class: "muted", text: others === 1 ? "1 other node below changes too." : `${others} other nodes below change too.` }) : null);
+          others
+            ? h("p", {
+                class: "muted",
+                text: others === 1 ? "1 other node below changes too." : `${others} other nodes below change too.`,
+              })
+            : null,
+        );
       })
       .catch((error) => replace(previewBox, errorBox(error)));
     if (!(await pending)) return;
-    await busy(button, async () => {
-      const payload = { version: item.version };
-      if (reasonInput.value.trim()) payload.reason = reasonInput.value.trim();
-      const { data } = await request("POST", target.rollback, {
-        body: payload, headers: { "If-Match": target.ifMatch(current) }, signal,
-      });
-      slot.ok(data.changed
-        ? `Rolled back to version ${item.version}: the own config is now version ${data.version}.`
-        : `Version ${item.version} has the same content as the current one: nothing changed.`);
-      await reloadList();
-    }, slot);
+    await busy(
+      button,
+      async () => {
+        const payload = { version: item.version };
+        if (reasonInput.value.trim()) payload.reason = reasonInput.value.trim();
+        const { data } = await request("POST", target.rollback, {
+          body: payload,
+          headers: { "If-Match": target.ifMatch(current) },
+          signal,
+        });
+        slot.ok(
+          data.changed
+            ? `Rolled back to version ${item.version}: the own config is now version ${data.version}.`
+            : `Version ${item.version} has the same content as the current one: nothing changed.`,
+        );
+        await reloadList();
+      },
+      slot,
+    );
   };
 
   const versionRow = (item) => {
@@ -87,21 +111,31 @@ export async function historySection({ body, target, live, signal }) {
     });
     const actions = [show];
     if (!isCurrent && target.canWrite) {
-      const button = h("button", { type: "button", class: "secondary small", text: "Rollback",
-        title: `Roll back to version ${item.version}` });
+      const button = h("button", {
+        type: "button",
+        class: "secondary small",
+        text: "Rollback",
+        title: `Roll back to version ${item.version}`,
+      });
       button.addEventListener("click", () => rollback(item, button));
       actions.unshift(button);
     }
-    return h("li", { class: "version", dataset: { version: item.version } },
-      h("div", { class: "version-head" },
+    return h(
+      "li",
+      { class: "version", dataset: { version: item.version } },
+      h(
+        "div",
+        { class: "version-head" },
         h("span", { class: "version-number", text: `v${item.version}` }),
         isCurrent ? badge("current", "own") : null,
         h("span", { class: "muted", title: shortTime(item.changed_at), text: relativeTime(item.changed_at) }),
         h("span", { class: "actor", title: item.changed_by || "", text: actorText(item.changed_by) }),
         item.reason ? h("span", { class: "reason", text: `“${item.reason}”` }) : null,
-        h("span", { class: "version-actions" }, actions)),
+        h("span", { class: "version-actions" }, actions),
+      ),
       diffView(item.diff, { empty: item.version === 1 ? "Created (empty own config)." : "No content change." }),
-      contentBox);
+      contentBox,
+    );
   };
 
   let sequence = 0;
@@ -132,27 +166,41 @@ export async function historySection({ body, target, live, signal }) {
 
   const fromInput = h("input", { type: "number", min: 1, inputmode: "numeric", class: "narrow" });
   const toInput = h("input", { type: "number", min: 1, inputmode: "numeric", class: "narrow", placeholder: "current" });
-  const compareForm = h("form", { class: "inline-form" },
+  const compareForm = h(
+    "form",
+    { class: "inline-form" },
     field("From version", fromInput).wrap,
     field("To version", toInput).wrap,
-    h("button", { type: "submit", class: "secondary", text: "Compare" }));
+    h("button", { type: "submit", class: "secondary", text: "Compare" }),
+  );
   compareForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     replace(compareBox, loading());
     try {
       const diff = await get(target.diff, { query: { from: fromInput.value, to: toInput.value }, signal });
-      replace(compareBox, h("p", { class: "muted", text: `From version ${diff.from_version} to ${diff.to_version}:` }),
-        diffView(diff.diff, { empty: "The two versions have the same content." }));
+      replace(
+        compareBox,
+        h("p", { class: "muted", text: `From version ${diff.from_version} to ${diff.to_version}:` }),
+        diffView(diff.diff, { empty: "The two versions have the same content." }),
+      );
     } catch (error) {
       replace(compareBox, errorBox(error));
     }
   });
 
-  replace(body,
+  replace(
+    body,
     slot.el,
-    h("div", { class: "card" }, h("h2", { class: "card-title", text: "Compare two versions" }), compareForm, compareBox),
+    h(
+      "div",
+      { class: "card" },
+      h("h2", { class: "card-title", text: "Compare two versions" }),
+      compareForm,
+      compareBox,
+    ),
     list,
-    more);
+    more,
+  );
   live.on(() => reloadList());
   await reloadList();
 }

@@ -21,12 +21,20 @@ function inputFor(fieldDef, id) {
   const common = { id, name: fieldDef.name };
   switch (fieldDef.type) {
     case "boolean":
-      return h("select", common,
-        h("option", { value: "", text: "(leave as is)" }), h("option", { value: "true", text: "true" }),
-        h("option", { value: "false", text: "false" }));
+      return h(
+        "select",
+        common,
+        h("option", { value: "", text: "(leave as is)" }),
+        h("option", { value: "true", text: "true" }),
+        h("option", { value: "false", text: "false" }),
+      );
     case "enum":
-      return h("select", common, h("option", { value: "", text: "(leave as is)" }),
-        (fieldDef.options || []).map((o) => h("option", { value: o, text: o })));
+      return h(
+        "select",
+        common,
+        h("option", { value: "", text: "(leave as is)" }),
+        (fieldDef.options || []).map((o) => h("option", { value: o, text: o })),
+      );
     case "integer":
       return h("input", { ...common, type: "number", step: "1", inputmode: "numeric", placeholder: example(fieldDef) });
     case "number":
@@ -39,7 +47,9 @@ function inputFor(fieldDef, id) {
       return h("input", { ...common, type: "email", placeholder: example(fieldDef) });
     default:
       return h("input", {
-        ...common, type: fieldDef.secret ? "password" : "text", autocomplete: "off",
+        ...common,
+        type: fieldDef.secret ? "password" : "text",
+        autocomplete: "off",
         placeholder: fieldDef.secret ? "write-only: type a new value to replace it" : example(fieldDef),
       });
   }
@@ -56,7 +66,10 @@ function valueOf(fieldDef, input) {
     case "number":
       return Number(raw);
     case "string_list":
-      return raw.split("\n").map((s) => s.trim()).filter(Boolean);
+      return raw
+        .split("\n")
+        .map((s) => s.trim())
+        .filter(Boolean);
     default:
       return raw;
   }
@@ -75,26 +88,54 @@ function integrationForm(schema, health, current, target, onSaved) {
     const source = health?.sources?.[fieldDef.name];
     let state;
     if (fieldDef.secret) {
-      state = value !== undefined && value !== null
-        ? badge(source ? `set (by ${source})` : "set", "ok") : badge("not set", fieldDef.required ? "warn" : "neutral");
+      state =
+        value !== undefined && value !== null
+          ? badge(source ? `set (by ${source})` : "set", "ok")
+          : badge("not set", fieldDef.required ? "warn" : "neutral");
     } else if (value !== undefined && value !== null) {
-      state = h("span", { class: "current" }, "now ", h("code", { text: jsonText(value) }),
-        source ? h("span", { class: "muted", text: ` from ${source}` }) : null);
+      state = h(
+        "span",
+        { class: "current" },
+        "now ",
+        h("code", { text: jsonText(value) }),
+        source ? h("span", { class: "muted", text: ` from ${source}` }) : null,
+      );
     } else {
       state = h("span", { class: "muted", text: "not set" });
     }
     const error = h("div", { class: "field-error", role: "alert" });
     errors.set(`/integrations/${schema.id}/${fieldDef.name}`, error);
-    rows.push(h("div", { class: "field" },
-      h("label", { for: id }, fieldDef.display_name || fieldDef.name,
-        fieldDef.required ? h("span", { class: "required", title: "required", text: " *" }) : null),
-      input,
-      h("small", { class: "hint" }, fieldDef.description || "", " ", state,
-        fieldDef.secret ? h("span", { class: "muted", text: " · secret: write-only" }) : null),
-      error));
+    rows.push(
+      h(
+        "div",
+        { class: "field" },
+        h(
+          "label",
+          { for: id },
+          fieldDef.display_name || fieldDef.name,
+          fieldDef.required ? h("span", { class: "required", title: "required", text: " *" }) : null,
+        ),
+        input,
+        h(
+          "small",
+          { class: "hint" },
+          fieldDef.description || "",
+          " ",
+          state,
+          fieldDef.secret ? h("span", { class: "muted", text: " · secret: write-only" }) : null,
+        ),
+        error,
+      ),
+    );
   }
   const save = h("button", { type: "submit", class: "primary", text: `Save ${schema.name}` });
-  const form = h("form", { class: "integration-form", novalidate: true }, rows, slot.el, h("div", { class: "actions" }, save));
+  const form = h(
+    "form",
+    { class: "integration-form", novalidate: true },
+    rows,
+    slot.el,
+    h("div", { class: "actions" }, save),
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     errors.forEach((el) => replace(el));
@@ -136,7 +177,11 @@ export async function integrationsSection({ body, target, live, signal }) {
   replace(body, loading());
   const listBox = h("div", { class: "integrations" });
   const notice = h("div", {});
-  const filter = h("input", { type: "search", placeholder: "Filter integrations…", "aria-label": "Filter integrations" });
+  const filter = h("input", {
+    type: "search",
+    placeholder: "Filter integrations…",
+    "aria-label": "Filter integrations",
+  });
   const summary = h("p", { class: "muted" });
   const openIds = new Set();
   let catalog;
@@ -148,30 +193,44 @@ export async function integrationsSection({ body, target, live, signal }) {
     const rank = { configured: 0, incomplete: 1, not_configured: 2 };
     const items = catalog
       .filter((s) => !needle || `${s.id} ${s.name} ${s.category || ""}`.toLowerCase().includes(needle))
-      .sort((a, b) => (rank[health[a.id]?.status] ?? 3) - (rank[health[b.id]?.status] ?? 3) || a.name.localeCompare(b.name));
+      .sort(
+        (a, b) => (rank[health[a.id]?.status] ?? 3) - (rank[health[b.id]?.status] ?? 3) || a.name.localeCompare(b.name),
+      );
     const counts = { configured: 0, incomplete: 0, not_configured: 0 };
     catalog.forEach((s) => {
       const status = health[s.id]?.status;
       if (status in counts) counts[status] += 1;
     });
-    summary.textContent = `${counts.configured} configured · ${counts.incomplete} incomplete · ${counts.not_configured} not configured`;
-    replace(listBox, items.map((schema) => {
-      const state = health[schema.id] || { status: "not_configured", missing_fields: [] };
-      const [label, kind] = STATUS[state.status] || [state.status, "neutral"];
-      const details = h("details", { class: "integration", open: openIds.has(schema.id), dataset: { id: schema.id } },
-        h("summary", {},
-          h("span", { class: "integration-name", text: schema.name }),
-          schema.category ? h("span", { class: "muted small", text: schema.category }) : null,
-          badge(label, kind),
-          state.missing_fields?.length
-            ? h("span", { class: "muted small", text: `missing: ${state.missing_fields.join(", ")}` }) : null),
-        schema.description ? h("p", { class: "muted", text: schema.description }) : null,
-        target.canWrite
-          ? integrationForm(schema, state, effective[schema.id], target, refresh)
-          : h("p", { class: "muted", text: "This token cannot write (it lacks config:write)." }));
-      details.addEventListener("toggle", () => (details.open ? openIds.add(schema.id) : openIds.delete(schema.id)));
-      return details;
-    }));
+    summary.textContent =
+      `${counts.configured} configured · ${counts.incomplete} incomplete · ` +
+      `${counts.not_configured} not configured`;
+    replace(
+      listBox,
+      items.map((schema) => {
+        const state = health[schema.id] || { status: "not_configured", missing_fields: [] };
+        const [label, kind] = STATUS[state.status] || [state.status, "neutral"];
+        const details = h(
+          "details",
+          { class: "integration", open: openIds.has(schema.id), dataset: { id: schema.id } },
+          h(
+            "summary",
+            {},
+            h("span", { class: "integration-name", text: schema.name }),
+            schema.category ? h("span", { class: "muted small", text: schema.category }) : null,
+            badge(label, kind),
+            state.missing_fields?.length
+              ? h("span", { class: "muted small", text: `missing: ${state.missing_fields.join(", ")}` })
+              : null,
+          ),
+          schema.description ? h("p", { class: "muted", text: schema.description }) : null,
+          target.canWrite
+            ? integrationForm(schema, state, effective[schema.id], target, refresh)
+            : h("p", { class: "muted", text: "This token cannot write (it lacks config:write)." }),
+        );
+        details.addEventListener("toggle", () => (details.open ? openIds.add(schema.id) : openIds.delete(schema.id)));
+        return details;
+      }),
+    );
   };
 
   async function refresh() {
@@ -196,9 +255,23 @@ export async function integrationsSection({ body, target, live, signal }) {
       refresh();
       return;
     }
-    replace(notice, h("div", { class: "notice", role: "status" }, "The config changed elsewhere. ",
-      h("button", { type: "button", class: "secondary small", text: "Refresh",
-        onclick: () => { replace(notice); refresh(); } })));
+    replace(
+      notice,
+      h(
+        "div",
+        { class: "notice", role: "status" },
+        "The config changed elsewhere. ",
+        h("button", {
+          type: "button",
+          class: "secondary small",
+          text: "Refresh",
+          onclick: () => {
+            replace(notice);
+            refresh();
+          },
+        }),
+      ),
+    );
   });
 
   filter.addEventListener("input", () => catalog && draw());

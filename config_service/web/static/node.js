@@ -109,12 +109,16 @@ function liveView(initial) {
 }
 
 function breadcrumb(target, hierarchy) {
-  return h("ol", { class: "crumbs", "aria-label": "Lineage" },
+  return h(
+    "ol",
+    { class: "crumbs", "aria-label": "Lineage" },
     hierarchy.map((id, index) => {
       const last = index === hierarchy.length - 1;
-      const label = last || !target.nodeHash ? h("span", { text: id }) : h("a", { href: target.nodeHash(id), text: id });
+      const label =
+        last || !target.nodeHash ? h("span", { text: id }) : h("a", { href: target.nodeHash(id), text: id });
       return h("li", { "aria-current": last ? "page" : null }, label);
-    }));
+    }),
+  );
 }
 
 export async function renderNode(ctx, target, section) {
@@ -146,23 +150,40 @@ export async function renderNode(ctx, target, section) {
   showMeta(view);
   live.on(showMeta);
 
-  const subnav = target.kind === "admin"
-    ? h("nav", { class: "tabs", "aria-label": "Node sections" },
-      SECTIONS.map(([key, label]) => h("a", {
-        href: target.sectionHash(key), class: "tab", "aria-current": key === section ? "page" : null, text: label,
-      })))
-    : null;
+  const subnav =
+    target.kind === "admin"
+      ? h(
+          "nav",
+          { class: "tabs", "aria-label": "Node sections" },
+          SECTIONS.map(([key, label]) =>
+            h("a", {
+              href: target.sectionHash(key),
+              class: "tab",
+              "aria-current": key === section ? "page" : null,
+              text: label,
+            }),
+          ),
+        )
+      : null;
   const body = h("div", { class: "section-body" });
-  replace(main,
-    h("div", { class: "page-head" },
-      h("div", { class: "page-title" },
+  replace(
+    main,
+    h(
+      "div",
+      { class: "page-head" },
+      h(
+        "div",
+        { class: "page-title" },
         h("h1", { text: target.node }),
         target.kind === "admin" ? badge("admin view", "info") : null,
-        !target.canWrite ? badge("read-only token", "neutral", "This token has no config:write scope") : null),
+        !target.canWrite ? badge("read-only token", "neutral", "This token has no config:write scope") : null,
+      ),
       breadcrumb(target, view.hierarchy),
-      h("div", { class: "meta" }, versionEl, etagEl, livePill)),
+      h("div", { class: "meta" }, versionEl, etagEl, livePill),
+    ),
     subnav,
-    body);
+    body,
+  );
 
   watch(target.watch, {
     signal,

@@ -15,7 +15,10 @@ function parentOf(pointer) {
 }
 
 function lastSegment(pointer) {
-  return pointer.slice(pointer.lastIndexOf("/") + 1).replaceAll("~1", "/").replaceAll("~0", "~");
+  return pointer
+    .slice(pointer.lastIndexOf("/") + 1)
+    .replaceAll("~1", "/")
+    .replaceAll("~0", "~");
 }
 
 /**
@@ -50,31 +53,63 @@ export function configTree(effective, explain, { open, self, nodeHash, filter = 
   const leaf = (key, value, pointer) => {
     const entry = paths[pointer];
     const locked = entry?.locked_by;
-    return h("li", { class: "leaf", dataset: { path: pointer } },
+    return h(
+      "li",
+      { class: "leaf", dataset: { path: pointer } },
       h("span", { class: "key", text: key }),
       h("code", { class: ["value", `value-${value === null ? "null" : typeof value}`], text: jsonText(value) }),
-      h("span", { class: "leaf-meta" },
+      h(
+        "span",
+        { class: "leaf-meta" },
         sourceBadge(entry),
         entry?.secret ? badge("secret", "secret", "A secret: always shown masked") : null,
-        locked ? badge(`locked by ${locked}`, "lock", `Locked at ${locked}: only ${locked} or above can change it`) : null),
+        locked
+          ? badge(`locked by ${locked}`, "lock", `Locked at ${locked}: only ${locked} or above can change it`)
+          : null,
+      ),
       entry?.overrides?.length
-        ? h("span", { class: "overrides" }, "overrides ",
-          entry.overrides.map((o, i) => [i ? ", " : "", h("span", { class: "override-node", text: o.node_id }), " = ",
-            h("code", { text: jsonText(o.value) })]))
-        : null);
+        ? h(
+            "span",
+            { class: "overrides" },
+            "overrides ",
+            entry.overrides.map((o, i) => [
+              i ? ", " : "",
+              h("span", { class: "override-node", text: o.node_id }),
+              " = ",
+              h("code", { text: jsonText(o.value) }),
+            ]),
+          )
+        : null,
+    );
   };
 
   const tombstone = (pointer) => {
     const entry = paths[pointer];
-    return h("li", { class: "leaf tombstone", dataset: { path: pointer } },
+    return h(
+      "li",
+      { class: "leaf tombstone", dataset: { path: pointer } },
       h("span", { class: "key", text: lastSegment(pointer) }),
       h("span", { class: "value muted", text: "removed" }),
-      h("span", { class: "leaf-meta" }, sourceBadge(entry),
-        entry.locked_by ? badge(`locked by ${entry.locked_by}`, "lock") : null),
+      h(
+        "span",
+        { class: "leaf-meta" },
+        sourceBadge(entry),
+        entry.locked_by ? badge(`locked by ${entry.locked_by}`, "lock") : null,
+      ),
       entry.overrides?.length
-        ? h("span", { class: "overrides" }, "hides ", entry.overrides.map((o, i) => [i ? ", " : "",
-          h("span", { class: "override-node", text: o.node_id }), " = ", h("code", { text: jsonText(o.value) })]))
-        : null);
+        ? h(
+            "span",
+            { class: "overrides" },
+            "hides ",
+            entry.overrides.map((o, i) => [
+              i ? ", " : "",
+              h("span", { class: "override-node", text: o.node_id }),
+              " = ",
+              h("code", { text: jsonText(o.value) }),
+            ]),
+          )
+        : null,
+    );
   };
 
   const branch = (object, pointer, depth) => {
@@ -85,11 +120,20 @@ export function configTree(effective, explain, { open, self, nodeHash, filter = 
       if (isObject(value) && Object.keys(value).length) {
         const inner = branch(value, child, depth + 1);
         if (!inner.childElementCount && needle) continue;
-        const details = h("details", { open: needle ? true : open.has(child) },
-          h("summary", {},
+        const details = h(
+          "details",
+          { open: needle ? true : open.has(child) },
+          h(
+            "summary",
+            {},
             h("span", { class: "key", text: key }),
-            h("span", { class: "count", text: `${Object.keys(value).length} ${Object.keys(value).length === 1 ? "key" : "keys"}` })),
-          inner);
+            h("span", {
+              class: "count",
+              text: `${Object.keys(value).length} ${Object.keys(value).length === 1 ? "key" : "keys"}`,
+            }),
+          ),
+          inner,
+        );
         details.addEventListener("toggle", () => {
           if (needle) return;
           if (details.open) open.add(child);

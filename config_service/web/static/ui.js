@@ -8,9 +8,13 @@ export function errorText(error) {
   if (error.name === "AbortError") return "";
   const detail = error.detail || error.message || String(error);
   if (error.status === 412) {
-    return `${detail}. Someone changed this config since you read it: reload to get the latest version, then apply your change again.`;
+    return (
+      `${detail}. Someone changed this config since you read it: ` +
+      "reload to get the latest version, then apply your change again."
+    );
   }
-  if (error.code === "locked_path" && error.path && !detail.includes(error.path)) return `${detail} (locked path: ${error.path})`;
+  if (error.code === "locked_path" && error.path && !detail.includes(error.path))
+    return `${detail} (locked path: ${error.path})`;
   if (error.code === "routing_conflict" && error.holder) {
     const holder = error.holder.node_id || JSON.stringify(error.holder);
     return `${detail} (held by ${holder})`;
@@ -23,8 +27,13 @@ export function errorText(error) {
 export function errorBox(error, extra) {
   const text = errorText(error);
   if (!text) return null;
-  return h("div", { class: "error", role: "alert", dataset: { code: error.code || "" } },
-    h("strong", { text: error.status ? `${error.code || "error"}: ` : "Error: " }), text, extra || null);
+  return h(
+    "div",
+    { class: "error", role: "alert", dataset: { code: error.code || "" } },
+    h("strong", { text: error.status ? `${error.code || "error"}: ` : "Error: " }),
+    text,
+    extra || null,
+  );
 }
 
 /** A slot that shows one message at a time (error, success note, or nothing). */
@@ -79,11 +88,14 @@ export function confirmDialog({ title, body = [], confirmLabel, danger = false, 
       });
     }
     const cancel = h("button", { type: "button", class: "ghost", text: "Cancel" });
-    const form = h("form", { class: "dialog-body" },
+    const form = h(
+      "form",
+      { class: "dialog-body" },
       h("h2", { id: titleId, text: title }),
       body,
       check ? h("label", { class: "check", for: box.id }, box, check) : null,
-      h("div", { class: "actions" }, confirm, cancel));
+      h("div", { class: "actions" }, confirm, cancel),
+    );
     const dialog = h("dialog", { "aria-labelledby": titleId }, form);
     let result = false;
     form.addEventListener("submit", (event) => {
@@ -112,13 +124,21 @@ const OP_SYMBOL = { add: "+", remove: "−", replace: "~", move: "→", copy: "�
 /** An RFC 6902 patch as a readable list: one row per operation. */
 export function diffView(ops, { empty = "No change." } = {}) {
   if (!ops || ops.length === 0) return h("p", { class: "muted", text: empty });
-  return h("ul", { class: "diff" },
-    ops.map((op) => h("li", { class: `diff-op diff-${op.op}` },
-      h("span", { class: "diff-symbol", "aria-hidden": "true", text: OP_SYMBOL[op.op] || op.op }),
-      h("span", { class: "sr-only", text: `${op.op} ` }),
-      h("code", { class: "diff-path", text: op.path || "/" }),
-      op.from !== undefined ? h("span", { class: "diff-from", text: ` from ${op.from}` }) : null,
-      "value" in op ? h("code", { class: "diff-value", text: jsonText(op.value) }) : null)));
+  return h(
+    "ul",
+    { class: "diff" },
+    ops.map((op) =>
+      h(
+        "li",
+        { class: `diff-op diff-${op.op}` },
+        h("span", { class: "diff-symbol", "aria-hidden": "true", text: OP_SYMBOL[op.op] || op.op }),
+        h("span", { class: "sr-only", text: `${op.op} ` }),
+        h("code", { class: "diff-path", text: op.path || "/" }),
+        op.from !== undefined ? h("span", { class: "diff-from", text: ` from ${op.from}` }) : null,
+        "value" in op ? h("code", { class: "diff-value", text: jsonText(op.value) }) : null,
+      ),
+    ),
+  );
 }
 
 export function badge(text, kind = "neutral", title) {
@@ -136,11 +156,35 @@ export function field(label, input, hint) {
 /** A table inside a horizontally scrollable box (narrow screens scroll the table, not the page). */
 export function table(columns, rows, { empty = "Nothing here yet.", caption } = {}) {
   if (!rows.length) return h("p", { class: "muted empty", text: empty });
-  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption || "table" },
-    h("table", {},
+  return h(
+    "div",
+    { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption || "table" },
+    h(
+      "table",
+      {},
       caption ? h("caption", { class: "sr-only", text: caption }) : null,
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", text: c.label })))),
-      h("tbody", {}, rows.map((row) => h("tr", {}, columns.map((c) => h("td", { class: c.class }, c.cell(row))))))));
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          columns.map((c) => h("th", { scope: "col", text: c.label })),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h(
+            "tr",
+            {},
+            columns.map((c) => h("td", { class: c.class }, c.cell(row))),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 export function loading(text = "Loading…") {

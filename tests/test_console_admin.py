@@ -74,6 +74,20 @@ def test_global_admin_creates_an_org_and_shapes_its_tree(console, server_keys, a
     assert admin.get(f"/admin/orgs/{org_id}").status_code == 404
 
 
+def test_global_admin_picks_the_org_its_pages_are_about(make_org, console, server_keys):
+    older = make_org("older")
+    newest = make_org("newest")
+    newest.add_node("fresh-team")
+    console.sign_in(server_keys["ADMIN_TOKEN"])
+    page = console.page
+    page.get_by_role("link", name="Org tree").click()  # the newest org, without choosing one first
+    expect(page.locator('li[data-node="fresh-team"]')).to_be_visible()
+    page.get_by_label("Org", exact=True).select_option(older.org_id)
+    expect(page.locator("main h1")).to_have_text(older.org_id)
+    page.get_by_role("link", name="Tokens").click()
+    assert page.evaluate("location.hash") == f"#/orgs/{older.org_id}/tokens"
+
+
 def test_org_admin_sees_only_its_own_org(make_org, console):
     mine = make_org("mine")
     mine.add_node("sre")

@@ -237,6 +237,19 @@ def test_a_change_made_elsewhere_appears_without_a_reload(org, console):
     expect(console.leaf("/from_root")).to_contain_text(f"{org.org_id} · v2")
 
 
+def test_a_revoked_token_returns_to_the_sign_in_page(org, console):
+    org.add_node("sre")
+    console.sign_in(org.token("sre"))
+    page = console.page
+    expect(page.locator(".live-pill")).to_have_text("live")
+    token_id = org.admin.get(f"/admin/orgs/{org.org_id}/tokens").json()["items"][0]["id"]
+    revoked = org.admin.post(f"/admin/orgs/{org.org_id}/teams/sre/tokens/{token_id}/revoke")
+    assert revoked.status_code == 204
+    expect(page.get_by_role("status").filter(has_text="no longer accepted")).to_be_visible()
+    expect(page.get_by_label("Token")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
 def test_integration_form_writes_secrets_it_never_shows(org, console, server):
     org.add_node("sre")
     token = _writer(org)

@@ -12,7 +12,8 @@ import { renderAudit } from "./audit.js";
 import { renderRouting } from "./routing.js";
 
 const root = document.getElementById("app");
-const state = { me: null, pageAbort: null, nav: null, main: null, orgPicker: null };
+const state = { me: null, pageAbort: null, nav: null, main: null, orgs: null };
+const ORG_KEY = "config-service.org"; // the org the global admin looked at last, in this tab
 
 onUnauthenticated(() => {
   if (!state.me) return;
@@ -107,6 +108,7 @@ function signIn(notice) {
 
 function signOut(notice) {
   session.forget();
+  sessionStorage.removeItem(ORG_KEY);
   state.pageAbort?.abort();
   history.replaceState(null, "", "#/");
   signIn(notice);
@@ -124,12 +126,26 @@ function navLink(label, hash) {
   return h("a", { href: hash, class: "nav-link", dataset: { hash }, text: label });
 }
 
+/** The org picker of the global admin: every org, newest first; choosing one opens its tree. */
+function orgPicker(org) {
+  const select = h(
+    "select",
+    { id: "org-picker", class: "org-picker" },
+    (state.orgs || [org]).map((id) => h("option", { value: id, text: id })),
+  );
+  select.value = org;
+  select.addEventListener("change", () => {
+    location.hash = `#/orgs/${enc(select.value)}/tree`;
+  });
+  return [h("label", { for: "org-picker", class: "nav-group", text: "Org" }), select];
+}
+
 function adminNav(me, org) {
   const links = [navLink("Orgs", "#/orgs")];
   if (org) {
     const base = `#/orgs/${enc(org)}`;
     links.push(
-      h("div", { class: "nav-group", text: org }),
+      me.auth_kind === "global_admin" ? orgPicker(org) : h("div", { class: "nav-group", text: org }),
       navLink("Org tree", `${base}/tree`),
       navLink("Tokens", `${base}/tokens`),
       navLink("Audit", `${base}/audit`),
@@ -148,8 +164,10 @@ function teamNav() {
   ];
 }
 
-function startWith(me) {
+async function startWith(me) {
   state.me = me;
+  state.orgs = null;
+  if (me.auth_kind === "global_admin") await refreshOrgs();
   const [role, scope] = whoLabel(me);
   state.nav = h("nav", { class: "sidebar", "aria-label": "Main" });
   state.main = h("main", { id: "main", class: "content", tabindex: "-1" });
@@ -208,6 +226,36 @@ function parse(hash) {
     });
 }
 
+/** The org the admin pages are about: the one in the URL, else the last one opened, else the newest. */
+function currentOrg(me, parts) {
+  if (me.auth_kind === "org_admin") return me.org_id;
+  const inUrl = parts[0] === "orgs" && parts[1] ? parts[1] : null;
+  if (inUrl) {
+    sessionStorage.setItem(ORG_KEY, inUrl);
+    return inUrl;
+  }
+  const last = sessionStorage.getItem(ORG_KEY);
+  if (last && state.orgs?.includes(last)) return last;
+  return state.orgs?.[0] || null;
+}
+
+function drawNav(me, parts, hash) {
+  replace(state.nav, me.role === "team" ? teamNav() : adminNav(me, currentOrg(me, parts)));
+  markNav(hash);
+}
+
+async function refreshOrgs() {
+  try {
+    const page = await get("/admin/orgs", { query: { limit: 500 } });
+    const ids = page.items.map((o) => o.org_id);
+    const changed = JSON.stringify(ids) !== JSON.stringify(state.orgs);
+    state.orgs = ids;
+    return changed;
+  } catch {
+    return false;
+  }
+}
+
 function route() {
   if (!state.me) return;
   const hash = location.hash || "#/";
@@ -217,12 +265,13 @@ function route() {
   state.pageAbort = abort;
   const parts = parse(hash);
   const me = state.me;
-  const org = me.role === "admin" && parts[0] === "orgs" && parts[1] ? parts[1] : null;
-  replace(
-    state.nav,
-    me.role === "team" ? teamNav() : adminNav(me, org || (me.auth_kind === "org_admin" ? me.org_id : null)),
-  );
-  markNav(hash);
+  drawNav(me, parts, hash);
+  if (me.auth_kind === "global_admin") {
+    // the org list may have changed (an org created or deleted): redraw the picker when it has
+    refreshOrgs().then((changed) => {
+      if (changed && state.pageAbort === abort) drawNav(me, parts, hash);
+    });
+  }
   const main = state.main;
   replace(main);
   const ctx = {

@@ -140,6 +140,8 @@ export async function renderNode(ctx, target, section) {
   const setLive = (state) => {
     livePill.dataset.state = state;
     livePill.textContent = LIVE_TEXT[state] || state;
+    // a revoked token: the next call answers 401, which returns to the sign-in page
+    if (state === "revoked") get("/auth/me").catch(() => {});
   };
   const showMeta = (v) => {
     versionEl.textContent = `own version ${v.version}`;

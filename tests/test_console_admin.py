@@ -179,6 +179,8 @@ def test_admin_opens_a_node_edits_it_and_its_locks(org, console, admin):
     page.get_by_role("button", name="Save").click()
     expect(console.leaf("/model")).to_contain_text("own · v2")
     assert org.own("sre")["config"] == {"model": "b"}
+    page.get_by_text("Own config as stored (JSON)").click()
+    expect(page.locator(".own-view pre")).to_have_text(json.dumps({"model": "b"}, indent=2))
 
     # a change by another client shows on the admin's page too, without a reload
     org.patch("sre", {"live": True})

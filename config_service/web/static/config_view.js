@@ -64,6 +64,23 @@ export async function configSection({ body, target, live, signal }) {
     draw();
   };
 
+  // The node's own config as stored (tombstones as null), read when opened.
+  const ownBox = h("div", {});
+  const ownView = h("details", { class: "own-view" }, h("summary", { text: "Own config as stored (JSON)" }), ownBox);
+  const showOwn = async () => {
+    try {
+      const own = await target.own();
+      replace(
+        ownBox,
+        h("p", { class: "muted small", text: `Version ${own.version}; null values hide inherited keys.` }),
+        h("pre", { class: "code-block", text: JSON.stringify(own.config, null, 2) }),
+      );
+    } catch (error) {
+      if (!signal.aborted) replace(ownBox, errorBox(error));
+    }
+  };
+  ownView.addEventListener("toggle", () => ownView.open && showOwn());
+
   filter.addEventListener("input", draw);
   const expand = h("button", { type: "button", class: "ghost small", text: "Expand all" });
   expand.addEventListener("click", () => {
@@ -121,7 +138,11 @@ export async function configSection({ body, target, live, signal }) {
       h("span", { text: "only that node or above can change it" }),
     ),
     treeBox,
+    ownView,
   );
-  live.on(() => refresh());
+  live.on(() => {
+    refresh();
+    if (ownView.open) showOwn();
+  });
   await refresh();
 }

@@ -32,6 +32,7 @@ def capture(out: Path, base_url: str, admin_token: str, org_id: str, team_token:
 
         def shot(name: str, full_page: bool = True) -> None:
             page.evaluate("window.scrollTo(0, 0)")  # a sticky header would otherwise land mid-page
+            page.mouse.move(0, 0)  # no hover highlight on the last button clicked
             page.wait_for_timeout(250)  # let the last paint settle
             path = out / f"{name}.png"
             page.screenshot(path=str(path), full_page=full_page)

@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run lint test bench clean
+.PHONY: run lint test bench screenshots chromium clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,16 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The console's browser tests drive Debian's chromium (Playwright cannot download its own here).
+chromium:
+	@test -x /usr/bin/chromium || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+# PNGs of the console's main pages into docs/ui/ (committed; shown in the README)
+screenshots: $(STAMP) chromium
+	$(BIN)/python -m tests.screenshots docs/ui
 
 # BENCH_SECONDS (per scenario, default 15) shortens it; docs/PERFORMANCE.md
 bench: $(STAMP)

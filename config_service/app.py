@@ -49,6 +49,7 @@ from config_service.secrets.service import Vault
 from config_service.settings import Settings
 from config_service.tokens.endpoints import router as tokens_router
 from config_service.tokens.service import LastUsedRecorder, Peppers
+from config_service.web.endpoints import router as web_router
 
 log = logging.getLogger(__name__)
 
@@ -227,13 +228,14 @@ def create_app(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc come from web_router, with assets served locally
         redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(CachedReadFastPath)  # inside RequestMiddleware: ids, metrics and logs still apply
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
+    app.include_router(web_router)  # /, /ui, /docs, /redoc: outside /api/v1
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -40,7 +40,6 @@ from config_service.errors import AppError, NotFound, PreconditionFailed
 from config_service.keys import ConfigKeys
 from config_service.kit import paging, secret_leaves
 from config_service.kit.etag import effective_etag
-from config_service.secrets.service import SealedLayer, open_layers
 
 
 def _layer(row: repository.LineageRow | repository.SubtreeRow) -> Layer:
@@ -66,12 +65,15 @@ async def lineages(session: AsyncSession, org_id: str, node_ids: list[str]) -> d
 # ---- reads ------------------------------------------------------------------------------------
 
 
-async def plaintext_effective(
-    session: AsyncSession, keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow]
-) -> tuple[dict[str, Any], str]:
-    """(plaintext effective config, etag) of a loaded lineage: the etag is over the plaintext."""
-    plain = (await keys.prefixes.lineage(session, keys.secrets, org_id, rows)).plain.effective
-    return plain, effective_etag(keys.etag_key, plain)
+def etag_of(keys: ConfigKeys, state: Prefix) -> str:
+    """The effective etag of a merged state: over the sealed effective config (the masked
+    content plus each secret's envelope), never over a plaintext (`kit.etag`)."""
+    return effective_etag(keys.etag_key, state.sealed.effective)
+
+
+async def current_etag(session: AsyncSession, keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow]) -> str:
+    """The effective etag of a loaded lineage (its last node's)."""
+    return etag_of(keys, await keys.prefixes.lineage(session, keys.secrets, org_id, rows))
 
 
 async def read_effective(
@@ -86,27 +88,21 @@ def effective_view(
     keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow], state: Prefix, *, reveal_secrets: bool
 ) -> EffectiveView:
     """The effective view of the last node of `rows`, whose merged state is `state`."""
-    plain = state.plain.effective
     return EffectiveView(
         org_id=org_id,
         node_id=rows[-1].node_id,
         version=rows[-1].version,
-        etag=effective_etag(keys.etag_key, plain),
-        effective_config=plain if reveal_secrets else secret_leaves.mask(state.sealed.effective),
+        etag=etag_of(keys, state),
+        effective_config=state.plain.effective if reveal_secrets else secret_leaves.mask(state.sealed.effective),
         hierarchy=[r.node_id for r in rows],
     )
 
 
-async def explained_lineage(
-    session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str
-) -> tuple[list[Layer], dict[str, str]]:
-    """The node's lineage as merge layers (root first), and envelope → plaintext of every secret
-    that opens where it is stored: explain fingerprints the plaintext, so re-encryption keeps a
-    fingerprint. Never send the plaintexts out."""
+async def explained_lineage(session: AsyncSession, org_id: str, node_id: str) -> list[Layer]:
+    """The node's lineage as merge layers (root first), secrets sealed: explain fingerprints the
+    envelope, never the plaintext (DESIGN §8, no oracle)."""
     rows = await _lineage_or_404(session, org_id, node_id)
-    sealed = [SealedLayer(r.node_id, str(r.node_uid), r.config_json) for r in rows]
-    opened = await open_layers(session, keys.secrets, org_id, sealed)
-    return [_layer(r) for r in rows], opened.plaintexts
+    return [_layer(r) for r in rows]
 
 
 async def read_raw(session: AsyncSession, org_id: str, node_id: str) -> RawView:
@@ -163,7 +159,7 @@ async def write(
     old_own: dict[str, Any] = own_row.config_json
 
     async def current_etag() -> str:
-        return effective_etag(keys.etag_key, (await lineage.node_prefix(old_own)).plain.effective)
+        return etag_of(keys, await lineage.node_prefix(old_own))
 
     # the etag before the write is only needed to check If-Match or to answer a no-op write
     if precondition is not None and not precondition.holds(own_row.version, await current_etag()):
@@ -204,7 +200,7 @@ async def write(
         org_id=org_id,
         node_id=node_id,
         version=own_row.version,
-        etag=effective_etag(keys.etag_key, (await lineage.node_prefix(new_own)).plain.effective),
+        etag=etag_of(keys, await lineage.node_prefix(new_own)),
         changed=True,
         config=secret_leaves.mask(new_own),
     )

@@ -226,3 +226,27 @@ def test_lookup_is_one_query_with_many_teams(org, db, internal, server, teams):
         "WHERE (key_type, key_norm) IN (('services','svc-4321'),('slack_channel_ids','x'))",
     ).fetchall()
     assert "Seq Scan" not in "\n".join(r[0] for r in plan)
+
+
+def test_exchange_never_grants_config_write(org, internal, admin, db):
+    """DESIGN §4, §9: the exchange grants read, `secrets:read` and runs, never `config:write`:
+    422 naming the scope (as Vault refuses a token asking for more than its role allows), and
+    nothing is issued."""
+    org.add_node("t")
+    for client in (internal, admin):
+        for scopes in (["config:write"], ["config:read", "config:write", "secrets:read"]):
+            response = client.post("/internal/tokens/exchange",
+                                   json={"org_id": org.org_id, "team_node_id": "t", "scopes": scopes})
+            assert response.status_code == 422, response.text
+            problem = response.json()
+            assert problem["code"] == "invalid_request" and problem["path"] == "/scopes"
+            assert "config:write" in problem["detail"]
+    issued = db.execute("SELECT count(*) FROM team_tokens WHERE org_id = %s", (org.org_id,)).fetchone()[0]
+    assert issued == 0
+    assert admin.get(f"/admin/orgs/{org.org_id}/audit", params={"action": "token.issued"}).json()["items"] == []
+    # what it may grant, it grants exactly
+    response = internal.post("/internal/tokens/exchange",
+                             json={"org_id": org.org_id, "team_node_id": "t", "scopes": ["config:read"]})
+    assert response.status_code == 201 and response.json()["scopes"] == ["config:read"]
+    with org.client(response.json()["token"]) as team:
+        assert team.patch("/config/me", json={"config": {"x": 1}}).status_code == 403

@@ -111,6 +111,25 @@ def orgs_visible_to(principal: Principal) -> str | None:
     return principal.org_id if principal.kind is Kind.ORG_ADMIN else None
 
 
+EXCHANGE_SCOPES = frozenset({Scope.CONFIG_READ, Scope.SECRETS_READ, Scope.RUNS_WRITE})
+
+
+def exchange_scopes(requested: list[str] | None) -> list[str]:
+    """The scopes a token exchange (or a lookup's `issue_token`) grants: what was asked, by
+    default `config:read secrets:read runs:write` — never `config:write` (DESIGN §4, §9). Asking
+    for more is refused as an invalid request naming the scope (Vault answers a token request
+    beyond its role's policies with 400, not 403: the caller may exchange, just not for that)."""
+    scopes = sorted(str(s) for s in (requested if requested is not None else EXCHANGE_SCOPES))
+    beyond = [s for s in scopes if s not in EXCHANGE_SCOPES]
+    if beyond:
+        raise InvalidRequest(
+            f"an exchanged token cannot have {', '.join(beyond)}; it may have "
+            f"{', '.join(sorted(EXCHANGE_SCOPES))} (an org admin issues write tokens)",
+            path="/scopes",
+        )
+    return scopes
+
+
 def lookup_org(principal: Principal, org_id: str | None, *, issue_token: bool) -> str | None:
     """The org a routing lookup is confined to (None: any). An org admin's is always its own."""
     if principal.kind is not Kind.ORG_ADMIN:

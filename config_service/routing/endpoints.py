@@ -47,7 +47,8 @@ async def lookup(ctx: Context, principal: RoutingCaller, body: LookupRequest) ->
 
 @router.post("/tokens/exchange", status_code=201, response_model=ExchangeResult, operation_id="token_exchange")
 async def exchange(ctx: Context, principal: Exchanger, body: ExchangeRequest) -> ExchangeResult:
-    """A team token valid for at most 15 minutes (default scopes `config:read secrets:read runs:write`)."""
+    """A team token valid for at most 15 minutes (default scopes `config:read secrets:read runs:write`).
+    It never has `config:write`: asking for it is 422 naming the scope."""
     async with ctx.db.transaction() as session:
         return await exchanges.exchange(
             session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, body.scopes,

@@ -15,7 +15,8 @@ class LookupRequest(BaseModel):
 
     identifiers: dict[str, Any] = Field(
         description="Any of slack_channel_id, slack_workspace_id, service, github_repo, pagerduty_service_id, "
-        "incidentio_team_id, incidentio_alert_source_id, coralogix_team_name."
+        "incidentio_team_id, incidentio_alert_source_id, coralogix_team_name (strings; null or \"\" = not "
+        "given). Any other kind is 422."
     )
     org_id: str | None = Field(default=None, pattern=ID_PATTERN)
     issue_token: bool = False

@@ -54,7 +54,9 @@ def test_patch_merge_patch_media_types(org, db, content_type):
     assert body["config"] == {"tools": {"a": True}, "model": "m"}
     assert response.headers["etag"] == '"2"'
 
-    response = raw_patch(org.admin, url, {"config": {"tools": {"b": False}, "model": None}, "unknown": 1}, content_type)
+    refused = raw_patch(org.admin, url, {"config": {"tools": {"b": False}, "model": None}, "unknown": 1}, content_type)
+    assert refused.status_code == 422 and refused.json()["path"] == "/unknown"  # never silently ignored
+    response = raw_patch(org.admin, url, {"config": {"tools": {"b": False}, "model": None}}, content_type)
     assert response.status_code == 200, response.text
     assert response.json()["config"] == {"tools": {"a": True, "b": False}}
     assert response.json()["version"] == 3

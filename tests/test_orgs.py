@@ -26,7 +26,9 @@ def node_ids(admin, org_id: str) -> list[str]:
 
 def test_create_org_returns_the_root_with_an_empty_config_at_version_1(admin, db):
     org_id = unique_id("acme")
-    response = admin.post("/admin/orgs", json={"org_id": org_id, "name": "Acme Inc", "unknown_field": 1})
+    refused = admin.post("/admin/orgs", json={"org_id": org_id, "name": "Acme Inc", "unknown_field": 1})
+    assert refused.status_code == 422 and refused.json()["path"] == "/unknown_field"
+    response = admin.post("/admin/orgs", json={"org_id": org_id, "name": "Acme Inc"})
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["org_id"] == org_id

@@ -125,9 +125,10 @@ async def get_me_raw(ctx: Context, caller: TeamReader) -> RawView:
 
 @team_router.patch("", response_model=WriteResult, operation_id="config_me_patch")
 async def patch_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
-    """Merge patch (`application/json`, `application/merge-patch+json`: `{"config": …}`) or
-    RFC 6902 (`application/json-patch+json`). `If-Match`: the effective etag or `"v<version>"`."""
-    parsed = await parse_patch(request)
+    """Merge patch (`application/json`, `application/merge-patch+json`: `{"config": …, "reason"?}`,
+    also the peer agent's `"merge": true`) or RFC 6902 (`application/json-patch+json`). `If-Match`:
+    the effective etag or `"v<version>"`."""
+    parsed = await parse_patch(request, legacy_merge_flag=True)
     return await write_response(
         ctx, request, caller.principal, caller.org_id, caller.node_id, parsed, own_resource=False
     )

@@ -11,7 +11,7 @@ MAX_EXCHANGE_TTL = 15 * 60
 
 
 class LookupRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     identifiers: dict[str, Any] = Field(
         description="Any of slack_channel_id, slack_workspace_id, service, github_repo, pagerduty_service_id, "
@@ -35,7 +35,7 @@ class LookupResult(BaseModel):
 
 
 class ExchangeRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     org_id: str = Field(pattern=ID_PATTERN)
     team_node_id: str = Field(pattern=ID_PATTERN)

@@ -136,13 +136,17 @@ PREVIEW_BODY_DOC = {
                             "type": "object",
                             "required": ["config"],
                             "properties": {"config": {"type": "object"}, "reason": {"type": "string"}},
+                            "additionalProperties": False,
                         },
                         PreviewRollback.model_json_schema(),
                     ]
                 }
             },
             "application/merge-patch+json": {
-                "schema": {"type": "object", "required": ["config"], "properties": {"config": {"type": "object"}}}
+                "schema": {
+                    "type": "object", "required": ["config"], "additionalProperties": False,
+                    "properties": {"config": {"type": "object"}, "reason": {"type": "string"}},
+                }
             },
             "application/json-patch+json": {"schema": {"type": "array", "items": {"type": "object"}}},
         },

@@ -20,7 +20,7 @@ from config_service.configs import checks, repository
 from config_service.configs.changes import Change, Rollback
 from config_service.configs.checks import Draft
 from config_service.configs.merge import Descendant, Layer, MergeState, effective_chain, inherited_locks
-from config_service.configs.preconditions import Precondition
+from config_service.configs.preconditions import UNCONDITIONAL, Precondition
 from config_service.configs.preview import blast_radius
 from config_service.configs.schemas import (
     AffectedNode,
@@ -149,7 +149,9 @@ async def write(
     precondition: Precondition | None = None,
 ) -> WriteResult:
     """Apply one change to a node's own config: serialised per node, checked (`configs.checks`,
-    the first problem is raised), versioned."""
+    the first problem is raised), versioned. Every 412 (`If-Match`, a JSON Patch `test`) names the
+    current validator in the form of `precondition`'s route."""
+    pre = precondition or UNCONDITIONAL
     locked = await repository.lock_for_write(session, org_id, node_id, ancestor_configs=not keys.prefixes.enabled)
     own_row = locked.own
     if own_row is None or not locked.heads:
@@ -161,14 +163,18 @@ async def write(
     async def current_etag() -> str:
         return etag_of(keys, await lineage.node_prefix(old_own))
 
+    async def stale(problem: PreconditionFailed) -> PreconditionFailed:
+        etag = "" if pre.own_resource else await current_etag()
+        return with_current(problem, pre.current(own_row.version, etag))
+
     # the etag before the write is only needed to check If-Match or to answer a no-op write
-    if precondition is not None and not precondition.holds(own_row.version, await current_etag()):
-        raise PreconditionFailed("If-Match does not match the current version of this config")
+    if pre.tags is not None and not pre.holds(own_row.version, await current_etag()):
+        raise await stale(PreconditionFailed("If-Match does not match the current version of this config"))
 
     draft = Draft(session, keys, principal, org_id, lineage.node, old_own, change, lineage, dry_run=False)
     problems, _ = await checks.run(draft, first=True)
     if problems:
-        raise problems[0]
+        raise await stale(problems[0]) if isinstance(problems[0], PreconditionFailed) else problems[0]
     new_own = draft.new_own
     if draft.unchanged:
         return WriteResult(
@@ -204,6 +210,14 @@ async def write(
         changed=True,
         config=secret_leaves.mask(new_own),
     )
+
+
+def with_current(problem: PreconditionFailed, current: str) -> PreconditionFailed:
+    """A 412 carrying the current validator: `ETag` (quoted) and `current` (bare), so the client
+    can re-read, or retry with it (DESIGN §7)."""
+    problem.extra["current"] = current
+    problem.headers["ETag"] = f'"{current}"'
+    return problem
 
 
 def _descendants(subtree: list[repository.SubtreeRow]) -> list[Descendant]:
@@ -316,14 +330,25 @@ def preview_error(error: AppError) -> PreviewError:
 
 
 async def preview(
-    session: AsyncSession, keys: ConfigKeys, principal: Principal, org_id: str, node_id: str, change: Change
+    session: AsyncSession,
+    keys: ConfigKeys,
+    principal: Principal,
+    org_id: str,
+    node_id: str,
+    change: Change,
+    precondition: Precondition | None = None,
 ) -> PreviewView:
     """What writing `change` to the node would do to its subtree (each changed effective config
-    with a masked RFC 6902 diff), and every problem the write would meet. Writes nothing."""
+    with a masked RFC 6902 diff), and every problem the write would meet. Writes nothing. An
+    `If-Match` that does not hold is 412, as the write would answer."""
     # one snapshot for every read below, and a transaction that cannot write
     await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
     based_on = (await read_effective(session, keys, org_id, node_id)).etag
     rows = await _lineage_or_404(session, org_id, node_id)
+    pre = precondition or UNCONDITIONAL
+    if not pre.holds(rows[-1].version, based_on):
+        raise with_current(PreconditionFailed("If-Match does not match the current version of this config"),
+                           pre.current(rows[-1].version, based_on))
     subtree = await repository.subtree(session, org_id, node_id)
     lineage = _PreviewLineage(rows, subtree)
     node = rows[-1]

@@ -141,6 +141,20 @@ def lookup_org(principal: Principal, org_id: str | None, *, issue_token: bool) -
     return org_id
 
 
+def may_read_other_incarnations(principal: Principal) -> bool:
+    """An org id deleted and taken again is another tenant: its admins read only the current
+    org's audit log; the global admin also a former one's (`org_uid`) or every one's."""
+    return principal.kind is Kind.GLOBAL_ADMIN
+
+
+def audit_incarnation(principal: Principal, org_uid: str | None) -> str | None:
+    """The `org_uid` an audit read may ask for: none (the current org) for everyone, a former
+    org's uid or `all` for the global admin only."""
+    if org_uid is not None and not may_read_other_incarnations(principal):
+        raise Forbidden("only the global admin reads another org of this id's audit log (org_uid)")
+    return org_uid
+
+
 def may_bind_workspaces(principal: Principal) -> bool:
     """Binding Slack workspaces to an org (`routing.slack_workspace_ids` of its root)."""
     return principal.kind is Kind.GLOBAL_ADMIN

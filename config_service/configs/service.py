@@ -36,7 +36,7 @@ from config_service.configs.schemas import (
     WriteResult,
 )
 from config_service.configs.states import EMPTY, Prefix, build, extend, layer_id
-from config_service.errors import AppError, NotFound, PreconditionFailed
+from config_service.errors import AppError, NotFound, PreconditionFailed, node_not_found, org_not_found
 from config_service.keys import ConfigKeys
 from config_service.kit import paging, secret_leaves
 from config_service.kit.etag import effective_etag
@@ -46,14 +46,17 @@ def _layer(row: repository.LineageRow | repository.SubtreeRow) -> Layer:
     return Layer(row.node_id, row.config_json, row.locked_paths, row.version)
 
 
-def _not_found(org_id: str, node_id: str) -> NotFound:
-    return NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+async def missing(session: AsyncSession, org_id: str, node_id: str) -> NotFound:
+    """The 404 for a node that was not found: it names the org when that is what is missing."""
+    if node_id != org_id and await repository.org_exists(session, org_id):
+        return node_not_found(org_id, node_id)
+    return org_not_found(org_id)
 
 
 async def _lineage_or_404(session: AsyncSession, org_id: str, node_id: str) -> list[repository.LineageRow]:
     rows = await repository.lineage(session, org_id, node_id)
     if not rows:
-        raise _not_found(org_id, node_id)
+        raise await missing(session, org_id, node_id)
     return rows
 
 
@@ -122,7 +125,7 @@ async def read_raw(session: AsyncSession, org_id: str, node_id: str) -> RawView:
 async def read_own(session: AsyncSession, org_id: str, node_id: str) -> OwnView:
     row = await repository.get_own(session, org_id, node_id)
     if row is None:
-        raise _not_found(org_id, node_id)
+        raise await missing(session, org_id, node_id)
     return OwnView(
         org_id=org_id,
         node_id=node_id,
@@ -155,7 +158,7 @@ async def write(
     locked = await repository.lock_for_write(session, org_id, node_id, ancestor_configs=not keys.prefixes.enabled)
     own_row = locked.own
     if own_row is None or not locked.heads:
-        raise _not_found(org_id, node_id)
+        raise await missing(session, org_id, node_id)
     lineage = _WriteLineage(session, keys, org_id, node_id, locked.heads, locked.rows)
     await lineage.load()
     old_own: dict[str, Any] = own_row.config_json
@@ -381,7 +384,7 @@ async def history(
     include_full: bool,
 ) -> HistoryPage:
     if await repository.get_own(session, org_id, node_id) is None:
-        raise _not_found(org_id, node_id)
+        raise await missing(session, org_id, node_id)
     found = await repository.history(session, org_id, node_id, before_version=before_version, limit=limit + 1)
     rows, more = paging.page(found, limit)
     items = [
@@ -421,7 +424,7 @@ async def version_diff(
     if to_version is None:
         own = await repository.get_own(session, org_id, node_id)
         if own is None:
-            raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+            raise await missing(session, org_id, node_id)
         to_version = own.version
     old = await _version_or_404(session, org_id, node_id, from_version)
     new = await _version_or_404(session, org_id, node_id, to_version)
@@ -438,7 +441,7 @@ async def _version_or_404(session: AsyncSession, org_id: str, node_id: str, vers
     row = await repository.get_version(session, org_id, node_id, version)
     if row is None:
         if await repository.get_own(session, org_id, node_id) is None:
-            raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+            raise await missing(session, org_id, node_id)
         raise NotFound(f"node '{node_id}' has no version {version}")
     return row
 

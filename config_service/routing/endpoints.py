@@ -76,5 +76,5 @@ async def list_claims(
     if node_id is not None and not is_valid_id(node_id):
         raise InvalidRequest("'node_id' is not a valid identifier", path="node_id")
     async with ctx.db.transaction() as session:
-        await orgs.get_node_or_404(session, org_id, org_id)
+        await orgs.get_org_or_404(session, org_id)
         return await service.list_claims(session, org_id, node_id=node_id, kind=kind, limit=limit, cursor=cursor)

@@ -32,9 +32,9 @@ async def exchange(
     granted = policy.exchange_scopes(scopes)
     if ttl_seconds < 1 or ttl_seconds > MAX_EXCHANGE_TTL:
         raise InvalidRequest(f"ttl_seconds must be between 1 and {MAX_EXCHANGE_TTL}", path="/ttl_seconds")
-    await orgs.get_node_or_404(session, org_id, node_id)
+    node = await orgs.hold_node(session, org_id, node_id)
     body = TokenCreate(description=f"short-lived ({via})", scopes=granted)
     return await tokens.issue_team_token(
-        session, peppers, principal, org_id, node_id, body, ttl=timedelta(seconds=ttl_seconds),
+        session, peppers, principal, node, body, ttl=timedelta(seconds=ttl_seconds),
         audit_details={"via": via, "ttl_seconds": ttl_seconds},
     )

@@ -168,6 +168,21 @@ def test_errors_do_not_depend_on_the_plaintext(twins):
     _alike(answers["a"], answers["b"], "current")
 
 
+def test_a_lock_refuses_any_guess_alike(twins):
+    """A secret a node held before its ancestor locked the path: rewriting it is refused whatever
+    the guess (before, the right guess was "no change" and passed)."""
+    org = twins
+    assert org.admin.put(org.node_path(org.org_id) + "/locks", json={"locked_paths": ["/deploy"]}).status_code == 200
+    answers = {}
+    for node in ("a", "b"):
+        with org.team_client(node, WRITER_SCOPES) as team:
+            response = team.patch("/config/me", json={"config": {"deploy": {"token": {"$secret": guess(node,
+                TEAM_SECRET)}}}})
+        assert response.status_code == 403 and response.json()["code"] == "locked_path", response.text
+        answers[node] = response.json()
+    assert answers["a"] == answers["b"]
+
+
 def test_a_runs_config_version_changes_for_any_guess(twins):
     org = twins
     for node in ("a", "b"):

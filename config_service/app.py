@@ -28,12 +28,13 @@ from config_service.configs.states import PrefixCache
 from config_service.context import AppContext
 from config_service.db.engine import Database, make_engine
 from config_service.errors import AppError, InvalidJson, InvalidRequest, NotFound, ServiceUnavailable
-from config_service.http import API_PREFIX
+from config_service.http import API_PREFIX, unknown_fields
 from config_service.insight.endpoints import admin_router as insight_admin_router
 from config_service.insight.endpoints import team_router as insight_team_router
 from config_service.integrations.endpoints import router as integrations_router
 from config_service.keys import ConfigKeys
 from config_service.kit.etag import etag_key
+from config_service.kit.jsondoc import escape_token
 from config_service.live.endpoints import router as live_router
 from config_service.live.fastpath import CachedReadFastPath
 from config_service.live.service import Live
@@ -94,7 +95,7 @@ def problem_response(error: AppError, request: Request | None = None) -> Respons
 
 
 def _location(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)]
+    parts = [escape_token(str(p)) for p in loc if p not in ("body",)]
     if loc and loc[0] in ("query", "path", "header"):
         return ".".join(str(p) for p in loc[1:])
     return "/" + "/".join(parts) if parts else ""
@@ -104,6 +105,10 @@ def _validation_problem(errors: Sequence[Mapping[str, Any]]) -> AppError:
     for err in errors:
         if err.get("type") == "json_invalid":
             return InvalidJson("the request body is not valid JSON")
+    # an unknown member is named first: a misspelt field is usually why another one is missing
+    extra = [_location(tuple(e.get("loc", ()))) for e in errors if e.get("type") == "extra_forbidden"]
+    if extra:
+        return unknown_fields(extra)
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     path = _location(tuple(first.get("loc", ())))
     message = str(first.get("msg", "invalid request"))

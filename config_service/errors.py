@@ -66,6 +66,15 @@ class NotFound(AppError):
     title = "Not found"
 
 
+def org_not_found(org_id: str) -> NotFound:
+    return NotFound(f"org '{org_id}' does not exist")
+
+
+def node_not_found(org_id: str, node_id: str) -> NotFound:
+    """A node missing from an org that exists (else `org_not_found`: say what is missing)."""
+    return NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+
+
 class Conflict(AppError):
     status = 409
     code = "conflict"

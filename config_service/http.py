@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
@@ -49,6 +50,23 @@ async def json_body(request: Request) -> Any:
         raise InvalidConfig(f"JSON nested deeper than {jsondoc.MAX_JSON_NESTING} levels", path="") from None
     except jsondoc.JsonParseError as exc:
         raise InvalidJson(f"the request body is not valid JSON: {exc}") from None
+
+
+def unknown_fields(paths: Sequence[str], allowed: Collection[str] | None = None) -> InvalidRequest:
+    """422 for body members no form of the request defines (DESIGN §2: a misspelt field is never
+    ignored), naming each (`paths`: their JSON Pointers); `path` is the first."""
+    names = ", ".join(repr(p.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")) for p in paths)
+    detail = f"unknown field{'s' if len(paths) > 1 else ''} {names}"
+    if allowed is not None:
+        detail += f" (this body takes: {', '.join(sorted(allowed))})"
+    return InvalidRequest(detail, path=paths[0])
+
+
+def refuse_unknown(body: dict[str, Any], allowed: Collection[str]) -> None:
+    """Raise `unknown_fields` for the members of a hand-parsed body outside `allowed`."""
+    unknown = [key for key in body if key not in allowed]
+    if unknown:
+        raise unknown_fields(["/" + jsondoc.escape_token(key) for key in unknown], allowed)
 
 
 def optional_reason(value: Any, path: str = "/reason") -> str | None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-AUDIT_FIELDS = {"id", "at", "org_id", "actor", "action", "target_type", "target_id", "details"}
+AUDIT_FIELDS = {"id", "at", "org_id", "org_uid", "actor", "action", "target_type", "target_id", "details"}
 
 
 def audit_url(org) -> str:
@@ -61,6 +61,7 @@ def test_audit_list_shape_newest_first(org):
     for event in events:
         assert set(event) == AUDIT_FIELDS
         assert event["org_id"] == org.org_id
+        assert event["org_uid"] == org.admin.get(f"/admin/orgs/{org.org_id}").json()["node_uid"]
         assert datetime.fromisoformat(event["at"]).tzinfo is not None
     ids = [e["id"] for e in events]
     assert ids == sorted(ids, reverse=True)
@@ -214,7 +215,10 @@ def test_export_json_and_csv(org):
     assert response.headers["content-type"].startswith("text/csv")
     assert f"audit-{org.org_id}.csv" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert list(rows[0].keys()) == ["id", "at", "org_id", "actor", "action", "target_type", "target_id", "details"]
+    assert list(rows[0].keys()) == ["id", "at", "org_id", "org_uid", "actor", "action", "target_type", "target_id",
+                                    "details"]
+    org_uid = org.admin.get(f"/admin/orgs/{org.org_id}").json()["node_uid"]
+    assert {r["org_uid"] for r in rows} == {org_uid}
     assert [int(r["id"]) for r in rows] == [e["id"] for e in listed]
     assert [r["action"] for r in rows] == [e["action"] for e in listed]
     assert [json.loads(r["details"]) for r in rows] == [e["details"] for e in listed]

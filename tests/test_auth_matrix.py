@@ -498,3 +498,25 @@ RUN_READERS = {  # principal → (org, node named) → the runs listed, or the r
 def test_which_runs_a_principal_lists(who: str):
     for (org_id, node_id), expected in RUN_READERS[who].items():
         assert _outcome(policy.run_reader, KINDS[who], org_id, node_id) == expected
+
+
+@pytest.mark.parametrize(
+    "requested, granted",
+    [
+        (None, ["config:read", "runs:write", "secrets:read"]),
+        (["runs:write"], ["runs:write"]),
+        (["config:write"], (422, "invalid_request")),
+        (["config:read", "config:write"], (422, "invalid_request")),
+    ],
+)
+def test_an_exchange_never_grants_config_write(requested, granted):
+    assert _outcome(policy.exchange_scopes, requested) == granted
+
+
+@pytest.mark.parametrize("who", list(KINDS))
+def test_only_the_global_admin_reads_another_org_of_the_same_id(who: str):
+    p = KINDS[who]
+    assert _outcome(policy.audit_incarnation, p, None) is None
+    for asked in ("all", str(uuid.uuid4())):
+        expected = asked if p.kind is Kind.GLOBAL_ADMIN else (403, "forbidden")
+        assert _outcome(policy.audit_incarnation, p, asked) == expected

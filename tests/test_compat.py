@@ -43,11 +43,10 @@ def test_canonical_put_has_no_deprecation_header(org):
     assert response.status_code == 200
     assert "deprecation" not in response.headers
     assert "deprecation" not in org.patch("sre", {"b": 1}).headers
-    # a body with both keys is a canonical PUT: "config" wins and replaces
+    # a body with both keys is neither form: 422, nothing written
     response = org.admin.put(org.node_path("sre") + "/config", json={"config": {"c": 1}, "patch": {"d": 1}})
-    assert response.status_code == 200
-    assert response.json()["config"] == {"c": 1}
-    assert "deprecation" not in response.headers
+    assert response.status_code == 422 and response.json()["path"] == "/patch"
+    assert org.own("sre")["config"] == {"a": 1, "b": 1}
 
 
 def test_legacy_put_by_a_team_on_config_me(org):
@@ -163,6 +162,10 @@ def test_config_me_patch_with_merge_flag_is_the_canonical_patch(org):
     org.add_node("sre")
     with org.team_client("sre", scopes=WRITER) as team:
         team.patch("/config/me", json={"config": {"a": 1}})
-        response = team.patch("/config/me", json={"config": {"b": 2}, "merge": False})
+        response = team.patch("/config/me", json={"config": {"b": 2}, "merge": True})
         assert response.status_code == 200
-        assert response.json()["config"] == {"a": 1, "b": 2}  # `merge` is ignored: still a merge patch
+        assert response.json()["config"] == {"a": 1, "b": 2}  # `merge: true` is the canonical merge patch
+        # a PATCH always merges: asking for anything else is refused, not silently merged (DESIGN §2)
+        refused = team.patch("/config/me", json={"config": {"c": 3}, "merge": False})
+        assert refused.status_code == 422 and refused.json()["path"] == "/merge"
+        assert team.get("/config/me/raw").json()["configs"]["sre"] == {"a": 1, "b": 2}

@@ -54,7 +54,9 @@ def test_patch_merge_patch_media_types(org, db, content_type):
     assert body["config"] == {"tools": {"a": True}, "model": "m"}
     assert response.headers["etag"] == '"2"'
 
-    response = raw_patch(org.admin, url, {"config": {"tools": {"b": False}, "model": None}, "unknown": 1}, content_type)
+    refused = raw_patch(org.admin, url, {"config": {"tools": {"b": False}, "model": None}, "unknown": 1}, content_type)
+    assert refused.status_code == 422 and refused.json()["path"] == "/unknown"  # never silently ignored
+    response = raw_patch(org.admin, url, {"config": {"tools": {"b": False}, "model": None}}, content_type)
     assert response.status_code == 200, response.text
     assert response.json()["config"] == {"tools": {"a": True, "b": False}}
     assert response.json()["version"] == 3
@@ -462,7 +464,7 @@ def test_team_patch_put_json_patch_rollback_and_history(org, db):
 # ---- validators (§6) --------------------------------------------------------------------------------
 
 
-def test_admin_if_match_is_the_own_version(org, db):
+def test_admin_if_match_is_the_own_version_or_any_write_validator(org, db):
     org.add_node("sre")
     org.patch("sre", {"a": 1})  # v2
     url = org.node_path("sre") + "/config"
@@ -477,9 +479,10 @@ def test_admin_if_match_is_the_own_version(org, db):
         response = org.admin.request(method, target, headers={"If-Match": '"1"'}, **kwargs)
         assert response.status_code == 412, method
         assert response.json()["code"] == "precondition_failed"
-        # the effective etag is not the own-config tag
-        effective_tag = org.admin.get(org.node_path("sre") + "/effective").headers["etag"]
-        assert org.admin.request(method, target, headers={"If-Match": effective_tag}, **kwargs).status_code == 412
+        assert response.json()["current"] == "2" and response.headers["etag"] == '"2"'
+        # an old effective etag and an old v<version> are stale here too
+        assert org.admin.request(method, target, headers={"If-Match": '"v1"'}, **kwargs).status_code == 412
+        assert org.admin.request(method, target, headers={"If-Match": '"old"'}, **kwargs).status_code == 412
     assert stored(db, org.org_id, "sre") == ({"a": 1}, 2)
     assert version_rows(db, org.org_id, "sre") == 2
 

@@ -169,8 +169,10 @@ def test_explain_of_an_empty_config_is_empty(org):
     assert explain(org, "sre") == {}
 
 
-def test_fingerprint_is_of_the_plaintext(org):
-    """Two nodes holding the same secret plaintext (different envelopes) share a fingerprint."""
+def test_fingerprint_is_of_the_envelope_not_the_plaintext(org):
+    """Two nodes holding the same secret plaintext (different envelopes) have different
+    fingerprints, and rewriting the same plaintext changes it: a fingerprint tells that a secret
+    was rewritten, never what it holds (DESIGN §8, no oracle)."""
     org.add_node("a")
     org.add_node("b")
     org.patch("a", {"cred": {"$secret": "same-plaintext"}})
@@ -180,6 +182,7 @@ def test_fingerprint_is_of_the_plaintext(org):
         entry = org.admin.get(org.node_path(node) + "/explain").json()["paths"]["/cred"]
         assert entry["secret"] is True and entry["value"] == "********"
         prints.append(entry["fingerprint"])
-    assert prints[0] == prints[1] and prints[0]
-    org.patch("b", {"cred": {"$secret": "other-plaintext"}})
-    assert org.admin.get(org.node_path("b") + "/explain").json()["paths"]["/cred"]["fingerprint"] != prints[0]
+    assert prints[0] != prints[1] and prints[0] and prints[1]
+    assert org.admin.get(org.node_path("a") + "/explain").json()["paths"]["/cred"]["fingerprint"] == prints[0]
+    org.patch("b", {"cred": {"$secret": "same-plaintext"}})
+    assert org.admin.get(org.node_path("b") + "/explain").json()["paths"]["/cred"]["fingerprint"] != prints[1]

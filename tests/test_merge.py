@@ -518,11 +518,13 @@ def test_if_match_is_a_strong_comparison():
 
 
 PRECONDITION_CASES = [
-    # own resource …/nodes/{n}/config: the tag is the version
+    # own resource …/nodes/{n}/config: the bare version, and as every write the etag and v<version>
     ("own: version matches", ["7"], True, 7, "ETAG", True),
     ("own: version differs", ["6"], True, 7, "ETAG", False),
-    ("own: effective etag is not a version", ["ETAG"], True, 7, "ETAG", False),
-    ("own: v-form is not the own-resource form", ["v7"], True, 7, "ETAG", False),
+    ("own: the effective etag matches", ["ETAG"], True, 7, "ETAG", True),
+    ("own: an old effective etag", ["OLD"], True, 7, "ETAG", False),
+    ("own: v<version> matches", ["v7"], True, 7, "ETAG", True),
+    ("own: v<version> differs", ["v6"], True, 7, "ETAG", False),
     ("own: any of several", ["5", "7"], True, 7, "ETAG", True),
     ("own: star", ["*"], True, 7, "ETAG", True),
     # /config/me: the effective etag, or v<version>
@@ -542,6 +544,12 @@ PRECONDITION_CASES = [
 )
 def test_precondition(tags, own, version, etag, holds):
     assert Precondition(tags, own_resource=own).holds(version, etag) is holds
+
+
+def test_no_if_match_holds_and_a_412_names_the_routes_validator():
+    assert Precondition(None, own_resource=True).holds(7, "ETAG") is True
+    assert Precondition(["x"], own_resource=True).current(7, "ETAG") == "7"
+    assert Precondition(["x"], own_resource=False).current(7, "ETAG") == "ETAG"
 
 
 @pytest.mark.parametrize(

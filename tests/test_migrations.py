@@ -54,16 +54,17 @@ COLUMNS = {
     "node_configurations": {"org_id", "node_id", "config_json", "created_at", "updated_at", "version", "updated_by",
                             "locked_paths"},
     "team_tokens": {"id", "org_id", "team_node_id", "description", "created_at", "expires_at", "token_hash",
-                    "pepper_id", "token_hint", "scopes", "revoked_at", "last_used_at", "created_by"},
+                    "pepper_id", "token_hint", "scopes", "revoked_at", "last_used_at", "created_by", "node_uid",
+                    "org_uid"},
     "org_admin_tokens": {"id", "org_id", "description", "created_at", "expires_at", "token_hash", "pepper_id",
-                         "token_hint", "revoked_at", "last_used_at", "created_by"},
+                         "token_hint", "revoked_at", "last_used_at", "created_by", "org_uid"},
     "agent_runs": {"id", "org_id", "team_node_id", "agent_name", "status", "input_message", "output",
                    "duration_seconds", "created_at", "completed_at", "node_uid", "correlation_id", "trigger_source",
                    "idempotency_key", "config_version", "config_versions", "metadata"},
     "integration_schemas": {"id", "name", "description", "category", "logo_url", "fields", "created_at", "updated_at"},
     "node_config_versions": {"org_id", "node_id", "version", "config_json", "diff", "changed_by", "changed_at",
                              "reason"},
-    "audit_events": {"id", "org_id", "at", "actor", "action", "target_type", "target_id", "details", "xid"},
+    "audit_events": {"id", "org_id", "org_uid", "at", "actor", "action", "target_type", "target_id", "details", "xid"},
     "routing_keys": {"org_id", "key_type", "key_value", "key_norm", "node_id"},
     "org_keys": {"org_id", "key_id", "wrapped_key", "created_at"},
 }
@@ -132,6 +133,60 @@ def test_upgrade_is_idempotent(database_url: str) -> None:
     before = version(database_url)
     bootstrap.upgrade(database_url)
     assert version(database_url) == before == migrate.head_revision()
+
+
+def test_org_identity_migration_backfills_what_it_can_tell(fresh_database: str) -> None:
+    """20261201_0003_org_identity: rows written at or after the current org's (node's) creation get
+    its uid; rows of a former org of the same id, or of an org that is gone, stay NULL."""
+    migrate.upgrade_schema(fresh_database, "0001")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO org_nodes (org_id, node_id, parent_node_id, node_type, name, node_uid, created_at, "
+            "updated_at) VALUES ('mig', 'mig', NULL, 'org', 'm', '00000000-0000-0000-0000-00000000000a', "
+            "'2026-01-10', '2026-01-10'), "
+            "('mig', 'sre', 'mig', 'team', 's', '00000000-0000-0000-0000-00000000000b', '2026-01-20', '2026-01-20')"
+        )
+        for org_id, at, action in (("mig", "2026-01-01", "org.created"), ("mig", "2026-01-05", "org.deleted"),
+                                   ("mig", "2026-01-10", "org.created"), ("mig", "2026-01-15", "node.created"),
+                                   ("gone", "2026-01-15", "org.created"), (None, "2026-01-15", "schema.created")):
+            conn.execute(
+                "INSERT INTO audit_events (org_id, at, actor, action, target_type, target_id) "
+                "VALUES (%s, %s, 'admin', %s, 'org', %s)", (org_id, at, action, org_id),
+            )
+        for hint, node, created in (("old1", "sre", "2026-01-15"), ("new1", "sre", "2026-01-25"),
+                                    ("pre0", "sre", "2026-01-01")):
+            conn.execute(
+                "INSERT INTO team_tokens (id, org_id, team_node_id, token_hash, pepper_id, token_hint, created_at) "
+                "VALUES (gen_random_uuid(), 'mig', %s, %s, 'p', %s, %s)", (node, "h-" + hint, hint, created),
+            )
+        for hint, created in (("aold", "2026-01-01"), ("anew", "2026-01-11")):
+            conn.execute(
+                "INSERT INTO org_admin_tokens (id, org_id, token_hash, pepper_id, token_hint, created_at) "
+                "VALUES (gen_random_uuid(), 'mig', %s, 'p', %s, %s)", ("h-" + hint, hint, created),
+            )
+    bootstrap.upgrade(fresh_database)
+    migrate.check(fresh_database)
+    org, node = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
+        events = conn.execute(
+            "SELECT org_id, to_char(at AT TIME ZONE 'UTC', 'MM-DD'), org_uid::text FROM audit_events ORDER BY id"
+        ).fetchall()
+        assert events == [
+            ("mig", "01-01", None), ("mig", "01-05", None), ("mig", "01-10", org), ("mig", "01-15", org),
+            ("gone", "01-15", None), (None, "01-15", None),
+        ]
+        teams = dict((r[0], (r[1], r[2])) for r in conn.execute(
+            "SELECT token_hint, node_uid::text, org_uid::text FROM team_tokens").fetchall())
+        assert teams == {"old1": (None, org), "new1": (node, org), "pre0": (None, None)}
+        admins = dict(conn.execute("SELECT token_hint, org_uid::text FROM org_admin_tokens").fetchall())
+        assert admins == {"aold": None, "anew": org}
+    migrate.downgrade(fresh_database, "0001")
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE column_name IN ('org_uid', 'node_uid') "
+            "AND table_name IN ('audit_events', 'team_tokens', 'org_admin_tokens')"
+        ).fetchone()[0]
+    assert left == 0
 
 
 # --- the seed's tables, keys, indexes -------------------------------------------------------------------------

@@ -26,7 +26,9 @@ def node_ids(admin, org_id: str) -> list[str]:
 
 def test_create_org_returns_the_root_with_an_empty_config_at_version_1(admin, db):
     org_id = unique_id("acme")
-    response = admin.post("/admin/orgs", json={"org_id": org_id, "name": "Acme Inc", "unknown_field": 1})
+    refused = admin.post("/admin/orgs", json={"org_id": org_id, "name": "Acme Inc", "unknown_field": 1})
+    assert refused.status_code == 422 and refused.json()["path"] == "/unknown_field"
+    response = admin.post("/admin/orgs", json={"org_id": org_id, "name": "Acme Inc"})
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["org_id"] == org_id
@@ -105,6 +107,7 @@ def test_list_orgs_global_admin_sees_all_org_admin_only_its_own(admin, make_org)
 
 
 def test_delete_org_with_teams_needs_cascade(admin, org, db):
+    org_uid = admin.get(f"/admin/orgs/{org.org_id}").json()["node_uid"]
     org.add_node("sre")
     org.add_node("sre-child", parent="sre")
     team_token = org.token("sre")
@@ -137,11 +140,13 @@ def test_delete_org_with_teams_needs_cascade(admin, org, db):
     ).fetchone()[0]
     assert unrevoked == 0
 
-    # audit events stay, and say what happened
-    actions = [e["action"] for e in audit_actions(admin, org.org_id)]
+    # audit events stay, and say what happened: the global admin reads the deleted org's log by
+    # its uid (the id alone names the org that has it now: none)
+    assert admin.get(f"/admin/orgs/{org.org_id}/audit").status_code == 404
+    actions = [e["action"] for e in audit_actions(admin, org.org_id, org_uid=org_uid)]
     assert actions[0] == "org.deleted"
     assert "org.created" in actions and actions.count("node.created") == 2
-    deleted = audit_actions(admin, org.org_id, action="org.deleted")[0]
+    deleted = audit_actions(admin, org.org_id, action="org.deleted", org_uid=org_uid)[0]
     assert deleted["actor"] == "admin" and deleted["target_id"] == org.org_id
 
 
@@ -572,3 +577,21 @@ def test_org_listing_pages_newest_first(admin, make_org):
     ids = [o["org_id"] for o in first["items"] + second["items"]]
     assert ids[:3] == made[::-1]
     assert admin.get("/admin/orgs", params={"cursor": "Zm9v"}).status_code == 422
+
+
+MISSING_ORG_ROUTES = [
+    ("GET", ""), ("DELETE", ""), ("GET", "/nodes"), ("POST", "/nodes"), ("GET", "/tree"), ("GET", "/nodes/x"),
+    ("GET", "/tokens"), ("GET", "/admin-tokens"), ("POST", "/admin-tokens"), ("GET", "/routing"),
+    ("GET", "/audit"), ("GET", "/audit/export"), ("GET", "/agent-runs"), ("POST", "/teams/x/tokens"),
+    ("GET", "/teams/x/tokens"), ("GET", "/nodes/x/config"), ("GET", "/nodes/x/effective"),
+]
+
+
+@pytest.mark.parametrize(("method", "suffix"), MISSING_ORG_ROUTES)
+def test_a_missing_org_is_named_as_an_org(admin, method, suffix):
+    org_id = unique_id("nosuch")
+    body = {"node_id": "x"} if method == "POST" and suffix == "/nodes" else None
+    response = admin.request(method, f"/admin/orgs/{org_id}{suffix}", json=body)
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not_found"
+    assert response.json()["detail"] == f"org '{org_id}' does not exist"

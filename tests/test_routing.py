@@ -226,3 +226,55 @@ def test_lookup_is_one_query_with_many_teams(org, db, internal, server, teams):
         "WHERE (key_type, key_norm) IN (('services','svc-4321'),('slack_channel_ids','x'))",
     ).fetchall()
     assert "Seq Scan" not in "\n".join(r[0] for r in plan)
+
+
+def test_exchange_never_grants_config_write(org, internal, admin, db):
+    """DESIGN §4, §9: the exchange grants read, `secrets:read` and runs, never `config:write`:
+    422 naming the scope (as Vault refuses a token asking for more than its role allows), and
+    nothing is issued."""
+    org.add_node("t")
+    for client in (internal, admin):
+        for scopes in (["config:write"], ["config:read", "config:write", "secrets:read"]):
+            response = client.post("/internal/tokens/exchange",
+                                   json={"org_id": org.org_id, "team_node_id": "t", "scopes": scopes})
+            assert response.status_code == 422, response.text
+            problem = response.json()
+            assert problem["code"] == "invalid_request" and problem["path"] == "/scopes"
+            assert "config:write" in problem["detail"]
+    issued = db.execute("SELECT count(*) FROM team_tokens WHERE org_id = %s", (org.org_id,)).fetchone()[0]
+    assert issued == 0
+    assert admin.get(f"/admin/orgs/{org.org_id}/audit", params={"action": "token.issued"}).json()["items"] == []
+    # what it may grant, it grants exactly
+    response = internal.post("/internal/tokens/exchange",
+                             json={"org_id": org.org_id, "team_node_id": "t", "scopes": ["config:read"]})
+    assert response.status_code == 201 and response.json()["scopes"] == ["config:read"]
+    with org.client(response.json()["token"]) as team:
+        assert team.patch("/config/me", json={"config": {"x": 1}}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "identifiers, path",
+    [
+        ({"slack_channel": "C1"}, "/identifiers/slack_channel"),
+        ({"service": "svc", "slack_channel_ids": ["C1"]}, "/identifiers/slack_channel_ids"),
+        ({"service": 5}, "/identifiers/service"),
+        ({"github_repo": ["acme/api"]}, "/identifiers/github_repo"),
+    ],
+)
+def test_lookup_refuses_unknown_identifier_kinds_and_non_string_values(org, internal, identifiers, path):
+    response = internal.post("/internal/routing/lookup", json={"identifiers": identifiers, "org_id": org.org_id})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "invalid_request" and problem["path"] == path
+    if "must be" not in problem["detail"]:
+        for kind in ("slack_channel_id", "slack_workspace_id", "service", "github_repo", "pagerduty_service_id",
+                     "incidentio_team_id", "incidentio_alert_source_id", "coralogix_team_name"):
+            assert kind in problem["detail"]
+
+
+def test_lookup_reads_null_and_empty_identifiers_as_not_given(org, internal):
+    org.add_node("t")
+    org.patch("t", {"routing": {"services": ["svc-n"]}})
+    result = _lookup(internal, identifiers={"slack_channel_id": None, "github_repo": "", "service": "svc-n"},
+                     org_id=org.org_id)
+    assert result["found"] and result["tried"] == ["service"]

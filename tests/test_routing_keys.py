@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from config_service.routing.keys import LOOKUP_ORDER, Claim, RoutingError, claims, lookup_candidates
+from config_service.routing.keys import (
+    IDENTIFIER_KINDS,
+    LOOKUP_ORDER,
+    Claim,
+    RoutingError,
+    claims,
+    identifier_problem,
+    lookup_candidates,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +70,22 @@ def test_lookup_candidates_follow_precedence_whatever_the_input_order():
 
 def test_lookup_candidates_skip_missing_and_non_strings():
     assert lookup_candidates({"service": 3, "slack_channel_id": ""}) == []
+
+
+@pytest.mark.parametrize(
+    ("identifiers", "path"),
+    [
+        ({}, None),
+        ({kind: "x" for kind in IDENTIFIER_KINDS}, None),
+        ({"service": None, "github_repo": ""}, None),
+        ({"slack_channel": "C1"}, "/identifiers/slack_channel"),
+        ({"service": "a", "a/b": "x"}, "/identifiers/a~1b"),
+        ({"service": 1}, "/identifiers/service"),
+        ({"service": True}, "/identifiers/service"),
+        ({"service": {"x": 1}}, "/identifiers/service"),
+        ({"service": "x" * 501}, "/identifiers/service"),
+    ],
+)
+def test_identifier_problem(identifiers, path):
+    problem = identifier_problem(identifiers)
+    assert (problem[0] if problem else None) == path

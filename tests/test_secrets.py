@@ -99,7 +99,7 @@ def test_forged_envelopes_masks_without_secret_and_malformed_secrets_are_422(tea
     assert stored_own(db, org.org_id, "sre") == {}
 
 
-def test_mask_keeps_the_secret_and_same_plaintext_is_no_change(team_org, db) -> None:
+def test_mask_keeps_the_secret_and_same_plaintext_is_sealed_anew(team_org, db) -> None:
     org = team_org
     token = plain("xoxb")
     assert org.patch("sre", {"integrations": {"slack": {"bot_token": token}}}).status_code == 200
@@ -109,10 +109,14 @@ def test_mask_keeps_the_secret_and_same_plaintext_is_no_change(team_org, db) -> 
     # PUT back what was read (masked): nothing changes
     response = org.put("sre", own)
     assert response.status_code == 200 and response.json()["changed"] is False
-    # the same plaintext again: the stored envelope is kept, nothing changes
-    response = org.patch("sre", {"integrations": {"slack": {"bot_token": token}}})
-    assert response.status_code == 200 and response.json()["changed"] is False
     assert stored_own(db, org.org_id, "sre") == before
+    # the same plaintext again is sealed anew: a change, so `changed` says nothing about the
+    # stored secret (DESIGN §8, no oracle)
+    response = org.patch("sre", {"integrations": {"slack": {"bot_token": token}}})
+    assert response.status_code == 200 and response.json()["changed"] is True
+    after = stored_own(db, org.org_id, "sre")
+    assert ENVELOPE.match(after["integrations"]["slack"]["bot_token"])
+    assert after["integrations"]["slack"]["bot_token"] != before["integrations"]["slack"]["bot_token"]
     # a mask elsewhere in the same write still refers to nothing
     response = org.patch("sre", {"integrations": {"slack": {"signing_secret": MASK}}})
     assert response.status_code == 422 and response.json()["path"] == "/integrations/slack/signing_secret"

@@ -141,3 +141,38 @@ def test_rotate_master_key_under_load(fresh_database: str, tmp_path: Path) -> No
             assert team_secret not in response.text
     finally:
         stale.stop()
+
+
+def test_reencryption_is_audited_and_refreshes_every_cached_etag(fresh_database: str, tmp_path: Path) -> None:
+    """Etags are over envelopes (DESIGN §8, no oracle), so a re-encryption changes them: it writes
+    a `secrets.reencrypted` event per org, which drops the running instances' cached views, so a
+    client that re-reads gets a tag its `If-Match` write is accepted with."""
+    bootstrap.upgrade(fresh_database)
+    keys = new_keys()
+    env = clean_env() | keys | {"DATABASE_URL": fresh_database, "CONFIG_SERVICE_ENV": "production"}
+    server = ServerProcess(env=env, log_path=tmp_path / "server.log").start()
+    try:
+        with httpx.Client(base_url=server.api, headers={"Authorization": f"Bearer {keys['ADMIN_TOKEN']}"},
+                          timeout=30) as admin:
+            assert admin.post("/admin/orgs", json={"org_id": "re-a"}).status_code == 201
+            assert admin.post("/admin/orgs/re-a/nodes", json={"node_id": "sre"}).status_code == 201
+            assert admin.patch("/admin/orgs/re-a/nodes/re-a/config", json={"config": {
+                "deploy": {"token": {"$secret": "s-" + pysecrets.token_hex(8)}}}}).status_code == 200
+            token = admin.post("/admin/orgs/re-a/teams/sre/tokens",
+                               json={"scopes": ["config:read", "config:write"]}).json()["token"]
+            with httpx.Client(base_url=server.api, headers={"Authorization": f"Bearer {token}"}, timeout=30) as team:
+                before = team.get("/config/me").json()["etag"]
+                assert team.get("/config/me").json()["etag"] == before  # cached now
+                result = rotate(fresh_database, keys["SECRETS_KEY"], keys["SECRETS_KEY"], "--reencrypt")
+                assert result.returncode == 0, result.stderr
+                deadline = time.monotonic() + 5
+                while (after := team.get("/config/me").json()["etag"]) == before and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert after != before, "the cached view was dropped"
+                write = team.patch("/config/me", json={"config": {"n": 1}}, headers={"If-Match": f'"{after}"'})
+                assert write.status_code == 200, write.text
+            events = admin.get("/admin/orgs/re-a/audit", params={"action": "secrets.reencrypted"}).json()["items"]
+            assert len(events) == 1 and events[0]["target_id"] == "re-a"
+            assert events[0]["details"] == {"secrets": 1}
+    finally:
+        server.stop()

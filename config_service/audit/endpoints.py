@@ -1,15 +1,23 @@
-"""The org's audit log: filtered, cursor-paged, exportable."""
+"""The org's audit log: filtered, cursor-paged, exportable — of the org that has the id now;
+a former org of the same id (deleted, the id taken again) only for the global admin."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import service
 from config_service.audit.schemas import AuditFilter, AuditPage
+from config_service.auth import policy
 from config_service.auth.dependencies import Context, OrgAdmin
+from config_service.auth.principal import Principal
+from config_service.errors import InvalidRequest
+from config_service.orgs import service as orgs
 
 router = APIRouter(prefix="/admin/orgs/{org_id}/audit", tags=["audit"])
 
@@ -26,6 +34,26 @@ def audit_filter(
 
 
 Filter = Annotated[AuditFilter, Depends(audit_filter)]
+OrgUid = Annotated[
+    str | None,
+    Query(description="Global admin only: the `org_uid` of a former org of this id (deleted, the id taken "
+          "again), or `all` for every org that had it. Default: the org that has the id now."),
+]
+
+
+async def scoped(session: AsyncSession, principal: Principal, org_id: str, flt: AuditFilter,
+                 org_uid: str | None) -> AuditFilter:
+    """The filter narrowed to the org the read may cover (`kit.tenancy`)."""
+    asked = policy.audit_incarnation(principal, org_uid)
+    if asked == "all":
+        return replace(flt, incarnation="all")
+    uid = None
+    if asked is not None:
+        try:
+            uid = uuid.UUID(asked)
+        except ValueError:
+            raise InvalidRequest("org_uid must be an org's uid or 'all'", path="org_uid") from None
+    return replace(flt, incarnation=await orgs.org_incarnation(session, org_id, uid))
 
 
 @router.get("", response_model=AuditPage, operation_id="audit_list")
@@ -36,9 +64,12 @@ async def list_audit(
     flt: Filter,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
+    org_uid: OrgUid = None,
 ) -> AuditPage:
-    """Newest first. `since` is inclusive, `until` exclusive."""
+    """Newest first. `since` is inclusive, `until` exclusive. The org that has the id now; the
+    global admin may name a former one (`org_uid`)."""
     async with ctx.db.transaction() as session:
+        flt = await scoped(session, principal, org_id, flt, org_uid)
         return await service.list_events(session, org_id, flt, limit=limit, cursor=cursor)
 
 
@@ -49,9 +80,11 @@ async def export_audit(
     org_id: str,
     flt: Filter,
     format: Literal["csv", "json"] = "json",  # noqa: A002 - the documented query name
+    org_uid: OrgUid = None,
 ) -> Response:
-    """The whole (filtered) log as CSV or JSON, newest first."""
+    """The whole (filtered) log as CSV or JSON, newest first; `org_uid` as on the listing."""
     async with ctx.db.transaction() as session:
+        flt = await scoped(session, principal, org_id, flt, org_uid)
         body, media = await service.export(session, org_id, format, flt)
     filename = f"audit-{org_id}.{format}"
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from config_service.kit.tenancy import Incarnation
 
 
 class AuditEventOut(BaseModel):
     id: int
     at: datetime
     org_id: str | None
+    org_uid: uuid.UUID | None  # the incarnation of the org id (its root's node_uid); null: none known
     actor: str
     action: str
     target_type: str
@@ -32,6 +36,9 @@ class AuditFilter:
     target_id: str | None = None
     since: datetime | None = None  # inclusive
     until: datetime | None = None  # exclusive
+    # which org of that id (a deleted org's id can be taken again): set by the route before any
+    # read — the current org, a former one (the global admin), or "all" (the global admin)
+    incarnation: Incarnation | Literal["all"] | None = None
 
     def __post_init__(self) -> None:
         for name in ("since", "until"):

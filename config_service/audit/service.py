@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from typing import Any
 
 import orjson
@@ -31,6 +32,7 @@ ACTIONS = (
     "schema.updated",
     "schema.deleted",
     "secrets.read",
+    "secrets.reencrypted",
 )
 
 
@@ -48,13 +50,17 @@ def event(
     target_type: str,
     target_id: str | None,
     details: dict[str, Any] | None = None,
+    org_uid: uuid.UUID | None = None,
 ) -> raw.Statement:
-    """The statement that records an event, to run with others in one round trip (`db.raw.run`)."""
+    """The statement that records an event, to run with others in one round trip (`db.raw.run`).
+    `org_uid` (the org's incarnation) defaults to the org's root as the statement finds it; an
+    event written after the root is gone (`org.deleted`) names it."""
     assert action in ACTIONS, action
     actor = principal if isinstance(principal, str) else principal.subject
     return repository.event_statement(
         session,
         org_id=org_id,
+        org_uid=org_uid,
         actor=actor,
         action=action,
         target_type=target_type,
@@ -77,7 +83,7 @@ async def list_events(
     return AuditPage(items=[_out(row) for row in rows], next_cursor=next_cursor)
 
 
-EXPORT_COLUMNS = ("id", "at", "org_id", "actor", "action", "target_type", "target_id", "details")
+EXPORT_COLUMNS = ("id", "at", "org_id", "org_uid", "actor", "action", "target_type", "target_id", "details")
 
 
 async def export(

@@ -111,6 +111,25 @@ def orgs_visible_to(principal: Principal) -> str | None:
     return principal.org_id if principal.kind is Kind.ORG_ADMIN else None
 
 
+EXCHANGE_SCOPES = frozenset({Scope.CONFIG_READ, Scope.SECRETS_READ, Scope.RUNS_WRITE})
+
+
+def exchange_scopes(requested: list[str] | None) -> list[str]:
+    """The scopes a token exchange (or a lookup's `issue_token`) grants: what was asked, by
+    default `config:read secrets:read runs:write` — never `config:write` (DESIGN §4, §9). Asking
+    for more is refused as an invalid request naming the scope (Vault answers a token request
+    beyond its role's policies with 400, not 403: the caller may exchange, just not for that)."""
+    scopes = sorted(str(s) for s in (requested if requested is not None else EXCHANGE_SCOPES))
+    beyond = [s for s in scopes if s not in EXCHANGE_SCOPES]
+    if beyond:
+        raise InvalidRequest(
+            f"an exchanged token cannot have {', '.join(beyond)}; it may have "
+            f"{', '.join(sorted(EXCHANGE_SCOPES))} (an org admin issues write tokens)",
+            path="/scopes",
+        )
+    return scopes
+
+
 def lookup_org(principal: Principal, org_id: str | None, *, issue_token: bool) -> str | None:
     """The org a routing lookup is confined to (None: any). An org admin's is always its own."""
     if principal.kind is not Kind.ORG_ADMIN:
@@ -120,6 +139,20 @@ def lookup_org(principal: Principal, org_id: str | None, *, issue_token: bool) -
     if issue_token:
         raise Forbidden("issue_token needs the internal service token or the global admin")
     return org_id
+
+
+def may_read_other_incarnations(principal: Principal) -> bool:
+    """An org id deleted and taken again is another tenant: its admins read only the current
+    org's audit log; the global admin also a former one's (`org_uid`) or every one's."""
+    return principal.kind is Kind.GLOBAL_ADMIN
+
+
+def audit_incarnation(principal: Principal, org_uid: str | None) -> str | None:
+    """The `org_uid` an audit read may ask for: none (the current org) for everyone, a former
+    org's uid or `all` for the global admin only."""
+    if org_uid is not None and not may_read_other_incarnations(principal):
+        raise Forbidden("only the global admin reads another org of this id's audit log (org_uid)")
+    return org_uid
 
 
 def may_bind_workspaces(principal: Principal) -> bool:

@@ -65,19 +65,21 @@ async def write_response(
     *,
     own_resource: bool,
 ) -> Response:
-    # A present If-Match always conditions the write: an empty or weak-only header matches
-    # nothing (412) rather than silently making the write unconditional.
-    tags = parse_tags(request.headers.get("if-match"), weak=False)
-    precondition = Precondition(tags, own_resource=own_resource) if tags is not None else None
     async with ctx.db.transaction() as session:
         result = await service.write(
             session, ctx.keys, principal, org_id, node_id, parsed.change,
-            reason=parsed.reason, precondition=precondition,
+            reason=parsed.reason, precondition=if_match(request, own_resource=own_resource),
         )
     headers = {"ETag": quoted(str(result.version) if own_resource else result.etag)}
     if parsed.legacy:
         headers.update(DEPRECATION_HEADERS)
     return json_response(result, headers=headers)
+
+
+def if_match(request: Request, *, own_resource: bool) -> Precondition:
+    """The request's `If-Match`. A present one always conditions the write: an empty or
+    weak-only header matches nothing (412) rather than silently making it unconditional."""
+    return Precondition(parse_tags(request.headers.get("if-match"), weak=False), own_resource=own_resource)
 
 
 async def rollback_body(request: Request) -> WriteRequest:
@@ -125,9 +127,10 @@ async def get_me_raw(ctx: Context, caller: TeamReader) -> RawView:
 
 @team_router.patch("", response_model=WriteResult, operation_id="config_me_patch")
 async def patch_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
-    """Merge patch (`application/json`, `application/merge-patch+json`: `{"config": …}`) or
-    RFC 6902 (`application/json-patch+json`). `If-Match`: the effective etag or `"v<version>"`."""
-    parsed = await parse_patch(request)
+    """Merge patch (`application/json`, `application/merge-patch+json`: `{"config": …, "reason"?}`,
+    also the peer agent's `"merge": true`) or RFC 6902 (`application/json-patch+json`). `If-Match`:
+    the effective etag or `"v<version>"`."""
+    parsed = await parse_patch(request, legacy_merge_flag=True)
     return await write_response(
         ctx, request, caller.principal, caller.org_id, caller.node_id, parsed, own_resource=False
     )
@@ -199,6 +202,9 @@ async def get_node_config(
 async def patch_node_config(
     ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
 ) -> Response:
+    """Merge patch (`{"config": …, "reason"?}`) or RFC 6902 by media type. `If-Match`: the bare
+    own version (this route's `ETag`), `"v<version>"` or the effective etag; a 412 names the
+    current version in `ETag` and `current`."""
     parsed = await parse_patch(request)
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
 
@@ -207,6 +213,8 @@ async def patch_node_config(
 async def put_node_config(
     ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
 ) -> Response:
+    """Replace the own config (`{"config": …, "reason"?}`; legacy `{"patch": …}` = PATCH).
+    `If-Match` as on PATCH."""
     parsed = await parse_put(request)
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
 
@@ -239,7 +247,8 @@ async def preview_me(ctx: Context, request: Request, caller: TeamWriter) -> Resp
     descendants whose effective config would change, and every problem the write would meet."""
     change = await preview_change(request)
     async with ctx.db.transaction() as session:
-        view = await service.preview(session, ctx.keys, caller.principal, caller.org_id, caller.node_id, change)
+        view = await service.preview(session, ctx.keys, caller.principal, caller.org_id, caller.node_id, change,
+                                     if_match(request, own_resource=False))
     return json_response(view)
 
 
@@ -254,7 +263,8 @@ async def preview_node_config(
     the write would meet (in `errors`, still 200). Writes nothing."""
     change = await preview_change(request)
     async with ctx.db.transaction() as session:
-        view = await service.preview(session, ctx.keys, principal, org_id, node_id, change)
+        view = await service.preview(session, ctx.keys, principal, org_id, node_id, change,
+                                     if_match(request, own_resource=True))
     return json_response(view)
 
 

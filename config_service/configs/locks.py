@@ -9,8 +9,9 @@ from config_service.audit import service as audit
 from config_service.auth.principal import Principal
 from config_service.configs import repository
 from config_service.configs.schemas import LocksView
+from config_service.configs.service import missing
 from config_service.db import locks as org_locks
-from config_service.errors import InvalidRequest, NotFound
+from config_service.errors import InvalidRequest
 from config_service.kit.limits import MAX_LOCKED_PATH_LENGTH
 from config_service.kit.pointer import InvalidPointer, parse_pointer
 
@@ -35,7 +36,7 @@ def _check_locked_paths(paths: list[str]) -> list[str]:
 async def read_locks(session: AsyncSession, org_id: str, node_id: str) -> LocksView:
     row = await repository.get_own(session, org_id, node_id)
     if row is None:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+        raise await missing(session, org_id, node_id)
     return LocksView(org_id=org_id, node_id=node_id, locked_paths=list(row.locked_paths))
 
 
@@ -46,7 +47,7 @@ async def set_locks(
     await org_locks.lock_org(session, org_id, shared=True)  # no tree change moves the lineage under it
     row = await repository.lock_own(session, org_id, node_id)
     if row is None:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+        raise await missing(session, org_id, node_id)
     before = list(row.locked_paths)
     if before != cleaned:
         await repository.set_locked_paths(session, row, cleaned)

@@ -34,25 +34,35 @@ def parse_tags(header: str | None, *, weak: bool = True) -> list[str] | None:
 
 @dataclass(frozen=True)
 class Precondition:
-    """What an `If-Match` conditions on: the own-config version, or the effective etag."""
+    """What a write's `If-Match` conditions on (DESIGN §6, §7), and the validator its 412 names.
 
-    tags: list[str]
-    own_resource: bool  # True on …/nodes/{node}/config, False on /config/me
+    Every config write accepts the node's effective etag or `"v<version>"` (its own version);
+    the admin node routes (`own_resource`) also the bare `"<version>"` — the `ETag` their reads
+    and writes answer with. `tags` None: no `If-Match`, the write is unconditional."""
+
+    tags: list[str] | None
+    own_resource: bool  # True on …/nodes/{node}/config…, False on /config/me…
 
     def holds(self, version: int, effective_etag: str) -> bool:
+        if self.tags is None:
+            return True
         for tag in self.tags:
-            if tag == "*":
+            if tag == "*" or tag == effective_etag:
                 return True
-            if self.own_resource:
-                if tag == str(version):
-                    return True
-                continue
+            if self.own_resource and tag == str(version):
+                return True
             match = _OWN_VERSION_TAG.match(tag)
             if match and int(match.group(1)) == version:
                 return True
-            if tag == effective_etag:
-                return True
         return False
+
+    def current(self, version: int, effective_etag: str) -> str:
+        """The validator a 412 names (bare; the `ETag` header quotes it): the own version on the
+        admin node routes, the effective etag on `/config/me`."""
+        return str(version) if self.own_resource else effective_etag
+
+
+UNCONDITIONAL = Precondition(None, own_resource=False)
 
 
 def none_match(header: str | None, etag: str) -> bool:

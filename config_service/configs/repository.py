@@ -349,3 +349,11 @@ async def touch_updated(session: AsyncSession, org_id: str, node_id: str) -> Non
         .where(NodeConfiguration.org_id == org_id, NodeConfiguration.node_id == node_id)
         .values(updated_at=func.now())
     )
+
+
+async def org_exists(session: AsyncSession, org_id: str) -> bool:
+    """Whether the org's root exists (asked only to word a 404)."""
+    found = await session.execute(
+        text("SELECT 1 FROM org_nodes WHERE org_id = :o AND node_id = :o"), {"o": org_id}
+    )
+    return found.first() is not None

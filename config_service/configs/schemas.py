@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class RollbackRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     version: int = Field(ge=1, le=2**31 - 1)
     reason: str | None = Field(default=None, max_length=2000)
@@ -17,7 +17,7 @@ class RollbackRequest(BaseModel):
 
 
 class LocksWrite(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     locked_paths: list[str] = Field(max_length=200)
     reason: str | None = Field(default=None, max_length=2000)
@@ -99,10 +99,11 @@ class VersionDiff(BaseModel):
 class PreviewRollback(BaseModel):
     """`{"rollback_to": N}`: preview the rollback of the node's own config to version N."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     rollback_to: StrictInt = Field(ge=1, le=2**31 - 1)
     restore_secrets: StrictBool = False
+    reason: str | None = Field(default=None, max_length=2000, description="accepted as on the rollback it previews")
 
 
 class PreviewError(BaseModel):
@@ -135,13 +136,17 @@ PREVIEW_BODY_DOC = {
                             "type": "object",
                             "required": ["config"],
                             "properties": {"config": {"type": "object"}, "reason": {"type": "string"}},
+                            "additionalProperties": False,
                         },
                         PreviewRollback.model_json_schema(),
                     ]
                 }
             },
             "application/merge-patch+json": {
-                "schema": {"type": "object", "required": ["config"], "properties": {"config": {"type": "object"}}}
+                "schema": {
+                    "type": "object", "required": ["config"], "additionalProperties": False,
+                    "properties": {"config": {"type": "object"}, "reason": {"type": "string"}},
+                }
             },
             "application/json-patch+json": {"schema": {"type": "array", "items": {"type": "object"}}},
         },

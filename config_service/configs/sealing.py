@@ -56,9 +56,7 @@ async def settle_and_seal(
         placeholders = [(tokens, f"{secret_leaves.ENVELOPE_PREFIX}v1:dry-run:{i}") for i, (tokens,
             _) in enumerate(requests)]
         return secret_leaves.with_leaves(new_own, placeholders), endpoints, catalog
-    sealed = await vaults.seal_requests(
-        session, keys.secrets, org_id, str(node.node_uid), new_own, old_own, requests
-    )
+    sealed = await vaults.seal_requests(session, keys.secrets, org_id, str(node.node_uid), new_own, requests)
     return sealed, endpoints, catalog
 
 

@@ -20,7 +20,7 @@ from config_service.configs import checks, repository
 from config_service.configs.changes import Change, Rollback
 from config_service.configs.checks import Draft
 from config_service.configs.merge import Descendant, Layer, MergeState, effective_chain, inherited_locks
-from config_service.configs.preconditions import Precondition
+from config_service.configs.preconditions import UNCONDITIONAL, Precondition
 from config_service.configs.preview import blast_radius
 from config_service.configs.schemas import (
     AffectedNode,
@@ -36,25 +36,27 @@ from config_service.configs.schemas import (
     WriteResult,
 )
 from config_service.configs.states import EMPTY, Prefix, build, extend, layer_id
-from config_service.errors import AppError, NotFound, PreconditionFailed
+from config_service.errors import AppError, NotFound, PreconditionFailed, node_not_found, org_not_found
 from config_service.keys import ConfigKeys
 from config_service.kit import paging, secret_leaves
 from config_service.kit.etag import effective_etag
-from config_service.secrets.service import SealedLayer, open_layers
 
 
 def _layer(row: repository.LineageRow | repository.SubtreeRow) -> Layer:
     return Layer(row.node_id, row.config_json, row.locked_paths, row.version)
 
 
-def _not_found(org_id: str, node_id: str) -> NotFound:
-    return NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+async def missing(session: AsyncSession, org_id: str, node_id: str) -> NotFound:
+    """The 404 for a node that was not found: it names the org when that is what is missing."""
+    if node_id != org_id and await repository.org_exists(session, org_id):
+        return node_not_found(org_id, node_id)
+    return org_not_found(org_id)
 
 
 async def _lineage_or_404(session: AsyncSession, org_id: str, node_id: str) -> list[repository.LineageRow]:
     rows = await repository.lineage(session, org_id, node_id)
     if not rows:
-        raise _not_found(org_id, node_id)
+        raise await missing(session, org_id, node_id)
     return rows
 
 
@@ -66,12 +68,15 @@ async def lineages(session: AsyncSession, org_id: str, node_ids: list[str]) -> d
 # ---- reads ------------------------------------------------------------------------------------
 
 
-async def plaintext_effective(
-    session: AsyncSession, keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow]
-) -> tuple[dict[str, Any], str]:
-    """(plaintext effective config, etag) of a loaded lineage: the etag is over the plaintext."""
-    plain = (await keys.prefixes.lineage(session, keys.secrets, org_id, rows)).plain.effective
-    return plain, effective_etag(keys.etag_key, plain)
+def etag_of(keys: ConfigKeys, state: Prefix) -> str:
+    """The effective etag of a merged state: over the sealed effective config (the masked
+    content plus each secret's envelope), never over a plaintext (`kit.etag`)."""
+    return effective_etag(keys.etag_key, state.sealed.effective)
+
+
+async def current_etag(session: AsyncSession, keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow]) -> str:
+    """The effective etag of a loaded lineage (its last node's)."""
+    return etag_of(keys, await keys.prefixes.lineage(session, keys.secrets, org_id, rows))
 
 
 async def read_effective(
@@ -86,27 +91,21 @@ def effective_view(
     keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow], state: Prefix, *, reveal_secrets: bool
 ) -> EffectiveView:
     """The effective view of the last node of `rows`, whose merged state is `state`."""
-    plain = state.plain.effective
     return EffectiveView(
         org_id=org_id,
         node_id=rows[-1].node_id,
         version=rows[-1].version,
-        etag=effective_etag(keys.etag_key, plain),
-        effective_config=plain if reveal_secrets else secret_leaves.mask(state.sealed.effective),
+        etag=etag_of(keys, state),
+        effective_config=state.plain.effective if reveal_secrets else secret_leaves.mask(state.sealed.effective),
         hierarchy=[r.node_id for r in rows],
     )
 
 
-async def explained_lineage(
-    session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str
-) -> tuple[list[Layer], dict[str, str]]:
-    """The node's lineage as merge layers (root first), and envelope → plaintext of every secret
-    that opens where it is stored: explain fingerprints the plaintext, so re-encryption keeps a
-    fingerprint. Never send the plaintexts out."""
+async def explained_lineage(session: AsyncSession, org_id: str, node_id: str) -> list[Layer]:
+    """The node's lineage as merge layers (root first), secrets sealed: explain fingerprints the
+    envelope, never the plaintext (DESIGN §8, no oracle)."""
     rows = await _lineage_or_404(session, org_id, node_id)
-    sealed = [SealedLayer(r.node_id, str(r.node_uid), r.config_json) for r in rows]
-    opened = await open_layers(session, keys.secrets, org_id, sealed)
-    return [_layer(r) for r in rows], opened.plaintexts
+    return [_layer(r) for r in rows]
 
 
 async def read_raw(session: AsyncSession, org_id: str, node_id: str) -> RawView:
@@ -126,7 +125,7 @@ async def read_raw(session: AsyncSession, org_id: str, node_id: str) -> RawView:
 async def read_own(session: AsyncSession, org_id: str, node_id: str) -> OwnView:
     row = await repository.get_own(session, org_id, node_id)
     if row is None:
-        raise _not_found(org_id, node_id)
+        raise await missing(session, org_id, node_id)
     return OwnView(
         org_id=org_id,
         node_id=node_id,
@@ -153,26 +152,32 @@ async def write(
     precondition: Precondition | None = None,
 ) -> WriteResult:
     """Apply one change to a node's own config: serialised per node, checked (`configs.checks`,
-    the first problem is raised), versioned."""
+    the first problem is raised), versioned. Every 412 (`If-Match`, a JSON Patch `test`) names the
+    current validator in the form of `precondition`'s route."""
+    pre = precondition or UNCONDITIONAL
     locked = await repository.lock_for_write(session, org_id, node_id, ancestor_configs=not keys.prefixes.enabled)
     own_row = locked.own
     if own_row is None or not locked.heads:
-        raise _not_found(org_id, node_id)
+        raise await missing(session, org_id, node_id)
     lineage = _WriteLineage(session, keys, org_id, node_id, locked.heads, locked.rows)
     await lineage.load()
     old_own: dict[str, Any] = own_row.config_json
 
     async def current_etag() -> str:
-        return effective_etag(keys.etag_key, (await lineage.node_prefix(old_own)).plain.effective)
+        return etag_of(keys, await lineage.node_prefix(old_own))
+
+    async def stale(problem: PreconditionFailed) -> PreconditionFailed:
+        etag = "" if pre.own_resource else await current_etag()
+        return with_current(problem, pre.current(own_row.version, etag))
 
     # the etag before the write is only needed to check If-Match or to answer a no-op write
-    if precondition is not None and not precondition.holds(own_row.version, await current_etag()):
-        raise PreconditionFailed("If-Match does not match the current version of this config")
+    if pre.tags is not None and not pre.holds(own_row.version, await current_etag()):
+        raise await stale(PreconditionFailed("If-Match does not match the current version of this config"))
 
     draft = Draft(session, keys, principal, org_id, lineage.node, old_own, change, lineage, dry_run=False)
     problems, _ = await checks.run(draft, first=True)
     if problems:
-        raise problems[0]
+        raise await stale(problems[0]) if isinstance(problems[0], PreconditionFailed) else problems[0]
     new_own = draft.new_own
     if draft.unchanged:
         return WriteResult(
@@ -204,10 +209,18 @@ async def write(
         org_id=org_id,
         node_id=node_id,
         version=own_row.version,
-        etag=effective_etag(keys.etag_key, (await lineage.node_prefix(new_own)).plain.effective),
+        etag=etag_of(keys, await lineage.node_prefix(new_own)),
         changed=True,
         config=secret_leaves.mask(new_own),
     )
+
+
+def with_current(problem: PreconditionFailed, current: str) -> PreconditionFailed:
+    """A 412 carrying the current validator: `ETag` (quoted) and `current` (bare), so the client
+    can re-read, or retry with it (DESIGN §7)."""
+    problem.extra["current"] = current
+    problem.headers["ETag"] = f'"{current}"'
+    return problem
 
 
 def _descendants(subtree: list[repository.SubtreeRow]) -> list[Descendant]:
@@ -320,14 +333,25 @@ def preview_error(error: AppError) -> PreviewError:
 
 
 async def preview(
-    session: AsyncSession, keys: ConfigKeys, principal: Principal, org_id: str, node_id: str, change: Change
+    session: AsyncSession,
+    keys: ConfigKeys,
+    principal: Principal,
+    org_id: str,
+    node_id: str,
+    change: Change,
+    precondition: Precondition | None = None,
 ) -> PreviewView:
     """What writing `change` to the node would do to its subtree (each changed effective config
-    with a masked RFC 6902 diff), and every problem the write would meet. Writes nothing."""
+    with a masked RFC 6902 diff), and every problem the write would meet. Writes nothing. An
+    `If-Match` that does not hold is 412, as the write would answer."""
     # one snapshot for every read below, and a transaction that cannot write
     await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
     based_on = (await read_effective(session, keys, org_id, node_id)).etag
     rows = await _lineage_or_404(session, org_id, node_id)
+    pre = precondition or UNCONDITIONAL
+    if not pre.holds(rows[-1].version, based_on):
+        raise with_current(PreconditionFailed("If-Match does not match the current version of this config"),
+                           pre.current(rows[-1].version, based_on))
     subtree = await repository.subtree(session, org_id, node_id)
     lineage = _PreviewLineage(rows, subtree)
     node = rows[-1]
@@ -360,7 +384,7 @@ async def history(
     include_full: bool,
 ) -> HistoryPage:
     if await repository.get_own(session, org_id, node_id) is None:
-        raise _not_found(org_id, node_id)
+        raise await missing(session, org_id, node_id)
     found = await repository.history(session, org_id, node_id, before_version=before_version, limit=limit + 1)
     rows, more = paging.page(found, limit)
     items = [
@@ -400,7 +424,7 @@ async def version_diff(
     if to_version is None:
         own = await repository.get_own(session, org_id, node_id)
         if own is None:
-            raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+            raise await missing(session, org_id, node_id)
         to_version = own.version
     old = await _version_or_404(session, org_id, node_id, from_version)
     new = await _version_or_404(session, org_id, node_id, to_version)
@@ -417,7 +441,7 @@ async def _version_or_404(session: AsyncSession, org_id: str, node_id: str, vers
     row = await repository.get_version(session, org_id, node_id, version)
     if row is None:
         if await repository.get_own(session, org_id, node_id) is None:
-            raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+            raise await missing(session, org_id, node_id)
         raise NotFound(f"node '{node_id}' has no version {version}")
     return row
 

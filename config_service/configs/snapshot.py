@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.configs import repository
 from config_service.configs.merge import Layer, effective_config
-from config_service.configs.service import plaintext_effective
+from config_service.configs.service import current_etag, missing
 from config_service.errors import NotFound
 from config_service.keys import ConfigKeys
 from config_service.kit import secret_leaves
@@ -25,12 +25,11 @@ class Snapshot:
 
 
 async def current(session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str) -> Snapshot:
-    """The node's effective etag (over the plaintext, as every read's) and its lineage's
-    own-config versions, now."""
+    """The node's effective etag (as every read's) and its lineage's own-config versions, now."""
     rows = await repository.lineage(session, org_id, node_id)
     if not rows:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
-    _, etag = await plaintext_effective(session, keys, org_id, rows)
+        raise await missing(session, org_id, node_id)
+    etag = await current_etag(session, keys, org_id, rows)
     return Snapshot(
         etag=etag,
         versions={r.node_id: r.version for r in rows},
@@ -48,7 +47,7 @@ async def rebuild(
     """
     rows = await repository.lineage(session, org_id, node_id)
     if not rows:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+        raise await missing(session, org_id, node_id)
     layers: list[Layer] = []
     for row in rows:
         version = versions.get(row.node_id)

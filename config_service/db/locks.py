@@ -3,7 +3,9 @@
 The **org lock** (`org:<org_id>`) is held to the end of the transaction that takes it:
 - exclusive by tree changes (`orgs.service`: create, move, delete) and by a re-encryption
   (`secrets.rotation`), so no lineage moves and no secret is sealed with a retiring key meanwhile;
-- shared by config and lock writes (`configs`), which may run side by side.
+- shared by config and lock writes (`configs`), which may run side by side, and by what ties a row
+  to a node that a delete must not miss: issuing a token (`orgs.service.hold_node`), recording a
+  run (`runs.service`).
 A typo in a key would silently stop two of them from excluding each other: every taker goes
 through `org_lock` / `lock_org`.
 

@@ -30,11 +30,12 @@ Fingerprint = Callable[[Any], str]
 
 
 def secret_fingerprint(key: bytes, stored_leaf: Any) -> str:
-    """A keyed, non-reversible tag of one secret leaf, so two values can be told apart unseen.
+    """A keyed, non-reversible tag of one stored secret leaf: it tells whether a secret was
+    rewritten since (each write seals a new envelope), never what it holds.
 
-    The explain service passes the plaintext (so re-encrypting the same secret keeps its
-    fingerprint), or the stored envelope when it does not open. This is the only place that
-    decides what a fingerprint is.
+    The explain service passes the stored envelope, never the plaintext (DESIGN §8, no oracle:
+    the same plaintext written twice gets two fingerprints, and a re-encryption new ones). This
+    is the only place that decides what a fingerprint is.
     """
     subkey = hmac.new(key, b"config-service/secret-fingerprint/v1", hashlib.sha256).digest()
     mac = hmac.new(subkey, canonical(stored_leaf), hashlib.sha256).digest()

@@ -14,11 +14,11 @@ from config_service.keys import ConfigKeys
 
 
 async def explain(session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str) -> ExplainView:
-    layers, plaintexts = await configs.explained_lineage(session, keys, org_id, node_id)
+    layers = await configs.explained_lineage(session, org_id, node_id)
 
     def fingerprint(stored: object) -> str:
-        # the plaintext when it opens, so re-encryption keeps the fingerprint; never sent out
-        return secret_fingerprint(keys.etag_key, plaintexts.get(stored, stored) if isinstance(stored, str) else stored)
+        # over the stored envelope: a new one on every secret write, never a plaintext (no oracle)
+        return secret_fingerprint(keys.etag_key, stored)
 
     paths = explain_paths(layers, fingerprint)
     return ExplainView(paths={pointer: ExplainEntry(**entry) for pointer, entry in paths.items()})

@@ -42,7 +42,7 @@ class IntegrationSchemaList(BaseModel):
 class IntegrationSchemaCreate(BaseModel):
     """`fields` are checked by `integrations.validation.schema_problem` (types, examples, options)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
@@ -55,7 +55,7 @@ class IntegrationSchemaCreate(BaseModel):
 class IntegrationSchemaUpdate(BaseModel):
     """PUT replaces every property; PATCH changes those sent."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)

@@ -1,4 +1,12 @@
-"""Effective-config etags: a keyed hash of the canonical content, so it cannot reveal a secret."""
+"""Effective-config etags (DESIGN §8 "No oracle", §10).
+
+The tag is a keyed hash (HMAC) of the canonical **sealed** effective config: the masked content
+plus, at each secret leaf, its envelope. An envelope is new on every secret write, so the tag
+changes exactly when the content (a rewritten secret included) does, and never depends on a
+secret's plaintext: overriding an inherited secret with a guess changes it whether the guess is
+right or not. One tag serves the masked and the revealed view of a config. Re-encrypting the
+data (`secrets rotate-key --reencrypt`) gives new envelopes, so new tags.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ def etag_key(secrets_key_b64: str) -> bytes:
     return hmac.new(master, b"config-service/etag/v1", hashlib.sha256).digest()
 
 
-def effective_etag(key: bytes, effective_config: Any) -> str:
-    mac = hmac.new(key, canonical(effective_config), hashlib.sha256).digest()
+def effective_etag(key: bytes, sealed_effective: Any) -> str:
+    """The tag of an effective config in its sealed form (envelopes, never plaintext)."""
+    mac = hmac.new(key, canonical(sealed_effective), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:18]).decode()

@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from config_service.errors import NotFound
+from config_service.errors import node_not_found
 
 V = TypeVar("V")
 Key = tuple[str, bool]  # node id, revealed?
@@ -56,7 +56,7 @@ class Batcher(Generic[V]):
                 continue
             view = views.get((node_id, _reveal))
             if view is None:
-                future.set_exception(NotFound(f"node '{node_id}' does not exist in org '{org_id}'"))
+                future.set_exception(node_not_found(org_id, node_id))
             else:
                 future.set_result(view)
 

@@ -48,6 +48,8 @@ def effects_of(event: ChangeEvent) -> Effects:
     elif event.action == "org.deleted":
         effects.stale_orgs.add(org)
         effects.token_orgs.add(org)
+    elif event.action == "secrets.reencrypted":
+        effects.stale_subtrees.add((org, org))  # new envelopes everywhere: new etags for the whole tree
     elif event.action == "token.revoked" and target:
         effects.revoked_tokens.add(target)
     return effects

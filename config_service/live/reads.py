@@ -8,6 +8,7 @@ import asyncio
 from fastapi import Request, Response
 
 from config_service.auth.principal import Principal
+from config_service.configs import service as configs
 from config_service.configs.preconditions import none_match
 from config_service.context import AppContext
 from config_service.errors import NotFound
@@ -29,7 +30,11 @@ async def effective_response(
     current etag, hold the request (long poll) until the config changes or the wait ends (304)."""
     live = ctx.live
     inm = request.headers.get("if-none-match")
-    view = await live.effective(org_id, node_id, reveal=reveal)
+    try:
+        view = await live.effective(org_id, node_id, reveal=reveal)
+    except NotFound:
+        async with ctx.db.transaction() as session:  # only to word the 404: the org, or the node?
+            raise await configs.missing(session, org_id, node_id) from None
     if wait and none_match(inm, view.etag):
         view = await _long_poll(ctx, org_id, node_id, view, inm, wait, reveal=reveal)
     rendered = render_effective(view.etag, view.body, reveal=reveal, if_none_match=inm)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String, func, text
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Uuid, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +22,10 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
     org_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    # which org of that id (its root's node_uid): an org id can be deleted and taken again, and
+    # the new org's admins never read the old one's events (NULL: no org, or written before the
+    # column existed, see `kit.tenancy`)
+    org_uid: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     actor: Mapped[str] = mapped_column(String(200), nullable=False)
     action: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -16,6 +16,9 @@ class OrgAdminToken(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     org_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    # the org it was issued in: its root's node_uid, so a re-created org id never lists it
+    # (NULL: issued before the column existed, see `kit.tenancy`)
+    org_uid: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     pepper_id: Mapped[str] = mapped_column(String(16), nullable=False)
     token_hint: Mapped[str] = mapped_column(String(8), nullable=False)

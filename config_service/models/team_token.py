@@ -18,6 +18,10 @@ class TeamToken(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     org_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
     team_node_id: Mapped[str] = mapped_column(String(ID_LENGTH), nullable=False)
+    # the node and the org it was issued for (their node_uids), so a node or org id deleted and
+    # created again never lists it (NULL: issued before the columns existed, see `kit.tenancy`)
+    node_uid: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    org_uid: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     pepper_id: Mapped[str] = mapped_column(String(16), nullable=False)
     token_hint: Mapped[str] = mapped_column(String(8), nullable=False)

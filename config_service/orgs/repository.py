@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, literal, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from config_service.models import OrgNode
 
@@ -39,6 +40,18 @@ SELECT max(depth) FROM up
 async def get(session: AsyncSession, org_id: str, node_id: str) -> OrgNode | None:
     result = await session.execute(select(OrgNode).where(OrgNode.org_id == org_id, OrgNode.node_id == node_id))
     return result.scalars().first()
+
+
+async def identity(session: AsyncSession, org_id: str, node_id: str) -> tuple[OrgNode, OrgNode] | None:
+    """The node and its org's root, in one query (None if either is missing)."""
+    root = aliased(OrgNode)
+    result = await session.execute(
+        select(OrgNode, root)
+        .join(root, (root.org_id == OrgNode.org_id) & (root.node_id == OrgNode.org_id))
+        .where(OrgNode.org_id == org_id, OrgNode.node_id == node_id)
+    )
+    row = result.first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def list_roots(

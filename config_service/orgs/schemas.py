@@ -2,17 +2,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from config_service.kit.ids import ID_PATTERN
 
 Identifier = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
 
 
+def _one_parent_spelling(data: Any) -> Any:
+    """`parent_id` is an alias of `parent_node_id`: giving both is ambiguous, not "unknown"."""
+    if isinstance(data, dict) and "parent_id" in data and "parent_node_id" in data:
+        raise ValueError("give parent_node_id or its alias parent_id, not both")
+    return data
+
+
 class OrgCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     org_id: str = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -32,7 +39,7 @@ class OrgList(BaseModel):
 
 
 class NodeCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     node_id: str = Field(pattern=ID_PATTERN, min_length=1, max_length=64)
     parent_node_id: str | None = Field(
@@ -46,11 +53,13 @@ class NodeCreate(BaseModel):
     node_type: Literal["team"] = "team"
     reason: str | None = Field(default=None, max_length=2000)
 
+    _parent = model_validator(mode="before")(_one_parent_spelling)
+
 
 class NodeUpdate(BaseModel):
     """Rename (`name`) and/or move (`parent_node_id`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     parent_node_id: str | None = Field(
@@ -60,6 +69,8 @@ class NodeUpdate(BaseModel):
         max_length=64,
     )
     reason: str | None = Field(default=None, max_length=2000)
+
+    _parent = model_validator(mode="before")(_one_parent_spelling)
 
 
 class NodeOut(BaseModel):

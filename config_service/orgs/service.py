@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import service as audit
@@ -9,9 +11,10 @@ from config_service.auth import policy
 from config_service.auth.principal import Principal
 from config_service.configs import service as configs
 from config_service.db import locks
-from config_service.errors import Conflict, Cycle, HasChildren, InvalidRequest, NotFound
+from config_service.errors import Conflict, Cycle, HasChildren, InvalidRequest, NotFound, node_not_found, org_not_found
 from config_service.kit import paging
 from config_service.kit.limits import MAX_TREE_DEPTH
+from config_service.kit.tenancy import Incarnation, NodeIdentity
 from config_service.models import OrgNode
 from config_service.orgs import repository
 from config_service.orgs.schemas import (
@@ -39,11 +42,51 @@ def node_out(node: OrgNode) -> NodeOut:
     return NodeOut.model_validate(node, from_attributes=True)
 
 
+async def get_org_or_404(session: AsyncSession, org_id: str) -> OrgNode:
+    """The org's root node (404 naming the org)."""
+    root = await repository.get(session, org_id, org_id)
+    if root is None:
+        raise org_not_found(org_id)
+    return root
+
+
 async def get_node_or_404(session: AsyncSession, org_id: str, node_id: str) -> OrgNode:
+    """A node of an org; the 404 names the org when that is what is missing."""
     node = await repository.get(session, org_id, node_id)
     if node is None:
-        raise NotFound(f"node '{node_id}' does not exist in org '{org_id}'")
+        if node_id == org_id or await repository.get(session, org_id, org_id) is None:
+            raise org_not_found(org_id)
+        raise node_not_found(org_id, node_id)
     return node
+
+
+def incarnation(node: OrgNode) -> Incarnation:
+    """The life of this node's (or org's, given its root) id that exists now (`kit.tenancy`)."""
+    return Incarnation(node.node_uid, node.created_at)
+
+
+async def org_incarnation(session: AsyncSession, org_id: str, org_uid: uuid.UUID | None = None) -> Incarnation:
+    """The current org of this id (404 when there is none), or the one whose root was `org_uid`
+    (a former org is known by its uid only)."""
+    if org_uid is None:
+        return incarnation(await get_org_or_404(session, org_id))
+    root = await repository.get(session, org_id, org_id)
+    if root is not None and root.node_uid == org_uid:
+        return incarnation(root)
+    return Incarnation(org_uid, None)
+
+
+async def hold_node(session: AsyncSession, org_id: str, node_id: str) -> NodeIdentity:
+    """The node as it exists now, with the org lock held shared until the caller's transaction
+    ends: no tree change (a delete) runs meanwhile, so what the caller ties to the node (a token)
+    can never outlive it into a node or org that reuses its id."""
+    await locks.lock_org(session, org_id, shared=True)
+    found = await repository.identity(session, org_id, node_id)
+    if found is None:
+        await get_node_or_404(session, org_id, node_id)  # raises the 404 that says what is missing
+        raise RuntimeError("a node without its org root")
+    node, root = found
+    return NodeIdentity(org_id, node_id, node.node_uid, root.node_uid)
 
 
 async def create_org(session: AsyncSession, principal: Principal, body: OrgCreate) -> OrgOut:
@@ -80,13 +123,13 @@ async def list_orgs(
 
 
 async def get_org(session: AsyncSession, org_id: str) -> OrgOut:
-    return _org_out(await get_node_or_404(session, org_id, org_id))
+    return _org_out(await get_org_or_404(session, org_id))
 
 
 async def delete_org(session: AsyncSession, principal: Principal, org_id: str, *, cascade: bool) -> list[str]:
     """Delete the whole org; returns the ids of the tokens it revoked."""
     await locks.lock_org(session, org_id, shared=False)  # tree changes exclude each other and config writes
-    await get_node_or_404(session, org_id, org_id)
+    root = await get_org_or_404(session, org_id)
     nodes = await repository.list_nodes(session, org_id)
     if len(nodes) > 1 and not cascade:
         raise HasChildren(f"org '{org_id}' has {len(nodes) - 1} teams; pass ?cascade=true to delete them too")
@@ -95,14 +138,14 @@ async def delete_org(session: AsyncSession, principal: Principal, org_id: str, *
     await repository.destroy_org_data(session, org_id)
     await audit.record(
         session, principal, "org.deleted", org_id=org_id, target_type="org", target_id=org_id,
-        details={"nodes_deleted": len(nodes), "tokens_revoked": len(revoked)},
+        details={"nodes_deleted": len(nodes), "tokens_revoked": len(revoked)}, org_uid=root.node_uid,
     )
     return [str(t) for t in revoked]
 
 
 async def create_node(session: AsyncSession, principal: Principal, org_id: str, body: NodeCreate) -> NodeOut:
     await locks.lock_org(session, org_id, shared=False)  # tree changes exclude each other and config writes
-    await get_node_or_404(session, org_id, org_id)
+    await get_org_or_404(session, org_id)
     parent_id = body.parent_node_id or org_id
     if await repository.get(session, org_id, parent_id) is None:
         raise NotFound(f"parent node '{parent_id}' does not exist in org '{org_id}'")
@@ -133,7 +176,7 @@ async def list_nodes(
     session: AsyncSession, org_id: str, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
 ) -> NodeList:
     """Every node of the org, the root included (first), oldest first."""
-    await get_node_or_404(session, org_id, org_id)
+    await get_org_or_404(session, org_id)
     after = paging.decode_keyset_cursor(cursor) if cursor else None
     rows, more = paging.page(await repository.list_nodes(session, org_id, limit=limit + 1, after=after), limit)
     next_cursor = paging.keyset_cursor(rows[-1].created_at, rows[-1].node_id) if more else None
@@ -141,7 +184,7 @@ async def list_nodes(
 
 
 async def tree(session: AsyncSession, org_id: str) -> TreeOut:
-    await get_node_or_404(session, org_id, org_id)
+    await get_org_or_404(session, org_id)
     nodes = await repository.list_nodes(session, org_id)
     children: dict[str | None, list[OrgNode]] = {}
     for n in nodes:

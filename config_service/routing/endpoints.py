@@ -14,6 +14,7 @@ from config_service.kit.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs import service as orgs
 from config_service.routing import exchange as exchanges
 from config_service.routing import service
+from config_service.routing.keys import identifier_problem
 from config_service.routing.schemas import (
     MAX_EXCHANGE_TTL,
     ClaimList,
@@ -31,8 +32,12 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 @router.post("/routing/lookup", response_model=LookupResult, operation_id="routing_lookup")
 async def lookup(ctx: Context, principal: RoutingCaller, body: LookupRequest) -> LookupResult:
     """Find the team that owns a Slack channel, service, repo, … (first identifier in precedence
-    order that matches decides). An org admin's lookup is always scoped to its own org."""
+    order that matches decides). An org admin's lookup is always scoped to its own org. An
+    unknown identifier kind, or a value that is not a string, is 422 naming it."""
     org_id = policy.lookup_org(principal, body.org_id, issue_token=body.issue_token)
+    problem = identifier_problem(body.identifiers)
+    if problem is not None:
+        raise InvalidRequest(problem[1], path=problem[0])
     async with ctx.db.transaction() as session:
         result = await service.lookup(session, body.identifiers, org_id)
         if body.issue_token and result.found and result.org_id is not None and result.team_node_id is not None:
@@ -47,7 +52,8 @@ async def lookup(ctx: Context, principal: RoutingCaller, body: LookupRequest) ->
 
 @router.post("/tokens/exchange", status_code=201, response_model=ExchangeResult, operation_id="token_exchange")
 async def exchange(ctx: Context, principal: Exchanger, body: ExchangeRequest) -> ExchangeResult:
-    """A team token valid for at most 15 minutes (default scopes `config:read secrets:read runs:write`)."""
+    """A team token valid for at most 15 minutes (default scopes `config:read secrets:read runs:write`).
+    It never has `config:write`: asking for it is 422 naming the scope."""
     async with ctx.db.transaction() as session:
         return await exchanges.exchange(
             session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, body.scopes,
@@ -70,5 +76,5 @@ async def list_claims(
     if node_id is not None and not is_valid_id(node_id):
         raise InvalidRequest("'node_id' is not a valid identifier", path="node_id")
     async with ctx.db.transaction() as session:
-        await orgs.get_node_or_404(session, org_id, org_id)
+        await orgs.get_org_or_404(session, org_id)
         return await service.list_claims(session, org_id, node_id=node_id, kind=kind, limit=limit, cursor=cursor)

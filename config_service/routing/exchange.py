@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config_service.auth.principal import DEFAULT_TEAM_SCOPES, Principal
+from config_service.auth import policy
+from config_service.auth.principal import Principal
 from config_service.errors import InvalidRequest
 from config_service.orgs import service as orgs
 from config_service.routing.schemas import MAX_EXCHANGE_TTL
@@ -26,12 +27,14 @@ async def exchange(
     via: str,
 ) -> TokenIssued:
     """A short-lived team token (≤ 15 minutes), audited as `token.issued`, for a principal the
-    route let exchange (`policy.require_exchanger`, or a lookup's `policy.lookup_org`)."""
+    route let exchange (`policy.require_exchanger`, or a lookup's `policy.lookup_org`); its scopes
+    are `policy.exchange_scopes` (never `config:write`)."""
+    granted = policy.exchange_scopes(scopes)
     if ttl_seconds < 1 or ttl_seconds > MAX_EXCHANGE_TTL:
         raise InvalidRequest(f"ttl_seconds must be between 1 and {MAX_EXCHANGE_TTL}", path="/ttl_seconds")
-    await orgs.get_node_or_404(session, org_id, node_id)
-    body = TokenCreate(description=f"short-lived ({via})", scopes=scopes or sorted(str(s) for s in DEFAULT_TEAM_SCOPES))
+    node = await orgs.hold_node(session, org_id, node_id)
+    body = TokenCreate(description=f"short-lived ({via})", scopes=granted)
     return await tokens.issue_team_token(
-        session, peppers, principal, org_id, node_id, body, ttl=timedelta(seconds=ttl_seconds),
+        session, peppers, principal, node, body, ttl=timedelta(seconds=ttl_seconds),
         audit_details={"via": via, "ttl_seconds": ttl_seconds},
     )

@@ -27,6 +27,8 @@ LOOKUP_ORDER: tuple[tuple[str, str], ...] = (
     ("incidentio_alert_source_id", "incidentio_alert_source_ids"),
     ("service", "services"),
 )
+WORKSPACE_IDENTIFIER = "slack_workspace_id"  # scopes a lookup to the org it is bound to
+IDENTIFIER_KINDS: tuple[str, ...] = (*(singular for singular, _ in LOOKUP_ORDER), WORKSPACE_IDENTIFIER)
 MAX_KEY_LENGTH = 500
 
 
@@ -69,6 +71,21 @@ def claims(own_config: dict[str, Any]) -> set[Claim]:
             norm = normalise(key_type, value)
             found.setdefault((key_type, norm), Claim(key_type, norm, value))
     return set(found.values())
+
+
+def identifier_problem(identifiers: dict[str, Any]) -> tuple[str, str] | None:
+    """(path, message) of the first identifier a lookup cannot use: an unknown kind (a misspelt
+    `slack_channel` would silently match nothing) or a value that is not a string. `null` and
+    `""` mean "not given"."""
+    for kind, value in identifiers.items():
+        path = "/identifiers/" + kind.replace("~", "~0").replace("/", "~1")
+        if kind not in IDENTIFIER_KINDS:
+            return path, f"unknown identifier kind {kind!r}; the kinds are: {', '.join(IDENTIFIER_KINDS)}"
+        if value is not None and not isinstance(value, str):
+            return path, f"identifiers.{kind} must be a string (or null)"
+        if isinstance(value, str) and len(value) > MAX_KEY_LENGTH:
+            return path, f"identifiers.{kind} must be at most {MAX_KEY_LENGTH} characters"
+    return None
 
 
 def lookup_candidates(identifiers: dict[str, Any]) -> list[tuple[str, str, str]]:

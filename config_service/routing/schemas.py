@@ -11,11 +11,12 @@ MAX_EXCHANGE_TTL = 15 * 60
 
 
 class LookupRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     identifiers: dict[str, Any] = Field(
         description="Any of slack_channel_id, slack_workspace_id, service, github_repo, pagerduty_service_id, "
-        "incidentio_team_id, incidentio_alert_source_id, coralogix_team_name."
+        "incidentio_team_id, incidentio_alert_source_id, coralogix_team_name (strings; null or \"\" = not "
+        "given). Any other kind is 422."
     )
     org_id: str | None = Field(default=None, pattern=ID_PATTERN)
     issue_token: bool = False
@@ -34,7 +35,7 @@ class LookupResult(BaseModel):
 
 
 class ExchangeRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     org_id: str = Field(pattern=ID_PATTERN)
     team_node_id: str = Field(pattern=ID_PATTERN)

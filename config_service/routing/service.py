@@ -16,6 +16,7 @@ from config_service.models import RoutingKey
 from config_service.routing import repository
 from config_service.routing.keys import (
     ROUTING_LISTS,
+    WORKSPACE_IDENTIFIER,
     WORKSPACE_LIST,
     Claim,
     RoutingError,
@@ -153,7 +154,7 @@ async def lookup(
 ) -> LookupResult:
     """Resolve identifiers to the team that owns them, in one indexed query."""
     candidates = lookup_candidates(identifiers)
-    workspace = identifiers.get("slack_workspace_id")
+    workspace = identifiers.get(WORKSPACE_IDENTIFIER)
     pairs = [(plural, norm) for _, plural, norm in candidates]
     use_workspace = org_id is None and isinstance(workspace, str) and bool(workspace)
     if use_workspace and isinstance(workspace, str):

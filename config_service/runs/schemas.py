@@ -23,7 +23,7 @@ def _capped(value: str | None, name: str) -> str | None:
 
 
 class RunCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     agent_name: str = Field(min_length=1, max_length=200)
     input_message: str | None = None
@@ -43,7 +43,7 @@ class RunCreate(BaseModel):
 
 
 class RunFinish(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     status: str
     output: str | None = None
@@ -123,7 +123,7 @@ class RunConfig(BaseModel):
 
 
 class CleanupRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     max_age_seconds: int = Field(default=3600, ge=1)
     org_id: str | None = Field(default=None, pattern=ID_PATTERN)

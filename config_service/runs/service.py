@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.auth import policy
 from config_service.auth.principal import Principal
 from config_service.configs import snapshot
+from config_service.db import locks
 from config_service.errors import InvalidRequest, NotFound, RunFinished
 from config_service.keys import ConfigKeys
 from config_service.models import AgentRun
@@ -55,6 +56,9 @@ async def create_run(
 ) -> tuple[RunOut, bool]:
     """Record a running run for (org, node), already authorised by `policy.run_owner`.
     Returns (run, created); a retried key returns the first run."""
+    # the org lock a delete takes exclusive: a run never lands on a node (or org) deleted meanwhile,
+    # where a node or org re-created with the same id would list it
+    await locks.lock_org(session, org_id, shared=True)
     if idempotency_key is not None:
         if len(idempotency_key) > 200:
             raise InvalidRequest("Idempotency-Key is longer than 200 characters", path="Idempotency-Key")
@@ -145,7 +149,7 @@ async def node_filter(
     if node_id is not None:
         node_uid = (await orgs.get_node_or_404(session, org_id, node_id)).node_uid
     else:
-        await orgs.get_node_or_404(session, org_id, org_id)
+        await orgs.get_org_or_404(session, org_id)
     return RunFilter(
         org_id=org_id, team_node_id=node_id, node_uid=node_uid, status=status, agent_name=agent_name,
         since=since, until=until, config_version=config_version,

@@ -6,7 +6,9 @@
   reading (they hold both master keys during a rotation).
 - Re-encrypt: per org, under the org lock config writes take shared (so no write runs in the org
   meanwhile), a new data key seals every secret again — own configs, version rows and their
-  diffs — and the org's older keys are deleted. Plaintext, versions and etags do not change.
+  diffs — and the org's older keys are deleted. Plaintext and versions do not change; etags and
+  explain's fingerprints do (they are over envelopes, DESIGN §8), so the same transaction records
+  a `secrets.reencrypted` event, which drops every instance's cached views of the org.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from config_service.audit import service as audit
 from config_service.db import locks
 from config_service.db.engine import Database
 from config_service.kit import crypto, secret_leaves
 from config_service.kit.crypto import CryptoError
 from config_service.secrets import repository
 from config_service.secrets.service import Vault
+
+REENCRYPTION_ACTOR = "cli:secrets rotate-key"
 
 
 @dataclass
@@ -104,6 +109,10 @@ async def reencrypt_org(db: Database, vault: Vault, org_id: str, report: Rotatio
                     _replaced(row.config_json, mapping), _replaced(row.diff, mapping),
                 )
         await repository.delete_keys_except(session, org_id, key_id)
+        await audit.record(
+            session, REENCRYPTION_ACTOR, "secrets.reencrypted", org_id=org_id, target_type="org", target_id=org_id,
+            details={"secrets": len(mapping)},
+        )
     vault.forget(org_id)
     report.orgs_reencrypted += 1
     report.secrets_reencrypted += len(mapping)

@@ -21,7 +21,6 @@ from config_service.db.engine import Database
 from config_service.errors import ServiceUnavailable
 from config_service.kit import crypto, secret_leaves
 from config_service.kit.crypto import CryptoError, MasterKey
-from config_service.kit.pointer import get_path
 from config_service.secrets import repository
 
 log = logging.getLogger(__name__)
@@ -177,30 +176,17 @@ async def seal_requests(
     org_id: str,
     node_uid: str,
     new_own: dict[str, Any],
-    old_own: dict[str, Any],
     requests: list[tuple[list[str], str]],
 ) -> dict[str, Any]:
-    """`new_own` with each requested plaintext sealed at its path. Writing the plaintext the node
-    already holds there keeps the stored envelope, so an unchanged secret is no change."""
+    """`new_own` with each requested plaintext sealed at its path, always in a fresh envelope:
+    writing the plaintext the node already holds is a change like any other, so whether a write
+    changed something never depends on a stored secret (DESIGN §8, no oracle)."""
     if not requests:
         return new_own
+    key_id, key = await vault.sealing_key(session, org_id)
     leaves: list[tuple[list[str], Any]] = []
-    sealing: tuple[str, bytes] | None = None
     for tokens, plaintext in requests:
         aad = crypto.leaf_aad(org_id, node_uid, secret_leaves.pointer_of(tokens))
-        old = get_path(old_own, tokens)
-        if secret_leaves.is_envelope(old):
-            key_id = crypto.envelope_key_id(old)
-            key = await vault.data_key(session, org_id, key_id) if key_id else None
-            try:
-                if key is not None and crypto.open_envelope(key, old, aad) == plaintext:
-                    leaves.append((tokens, old))
-                    continue
-            except CryptoError:
-                pass
-        if sealing is None:
-            sealing = await vault.sealing_key(session, org_id)
-        key_id, key = sealing
         leaves.append((tokens, crypto.seal(key, key_id, plaintext, aad)))
     return secret_leaves.with_leaves(new_own, leaves)
 

@@ -27,8 +27,8 @@ async def issue_team_token(
     """Issue a team token. The token is in this response only. Default scopes:
     `config:read secrets:read runs:write`; `config:write` only when asked for. The body may be omitted."""
     async with ctx.db.transaction() as session:
-        await orgs.get_node_or_404(session, org_id, node_id)
-        return await service.issue_team_token(session, ctx.peppers, principal, org_id, node_id, body or TokenCreate())
+        node = await orgs.hold_node(session, org_id, node_id)
+        return await service.issue_team_token(session, ctx.peppers, principal, node, body or TokenCreate())
 
 
 @router.get("/teams/{node_id}/tokens", response_model=TokenList, operation_id="team_token_list")
@@ -36,10 +36,11 @@ async def list_team_tokens(
     ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None
 ) -> TokenList:
-    """The node's tokens, newest first, revoked ones included. Never the token itself."""
+    """The node's tokens, newest first, revoked ones included (not those of a deleted node that
+    had the same id). Never the token itself."""
     async with ctx.db.transaction() as session:
-        await orgs.get_node_or_404(session, org_id, node_id)
-        return await service.list_team_tokens(session, org_id, node_id, limit=limit, cursor=cursor)
+        node = orgs.incarnation(await orgs.get_node_or_404(session, org_id, node_id))
+        return await service.list_node_tokens(session, org_id, node_id, node, limit=limit, cursor=cursor)
 
 
 @router.get("/tokens", response_model=TokenList, operation_id="org_token_list")
@@ -51,20 +52,22 @@ async def list_org_tokens(
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> TokenList:
-    """Every team token of the org (or of one node with `team_node_id`), newest first, revoked
-    ones included. Never the token itself."""
+    """Every team token of the org (or of one node id with `team_node_id`), newest first, revoked
+    ones included (its deleted nodes' too; never a former org's of the same id). Never the token
+    itself."""
     if team_node_id is not None and not is_valid_id(team_node_id):
         raise InvalidRequest("'team_node_id' is not a valid identifier", path="team_node_id")
     async with ctx.db.transaction() as session:
-        await orgs.get_node_or_404(session, org_id, org_id)
-        return await service.list_team_tokens(session, org_id, team_node_id, limit=limit, cursor=cursor)
+        org = orgs.incarnation(await orgs.get_org_or_404(session, org_id))
+        return await service.list_org_tokens(session, org_id, org, team_node_id, limit=limit, cursor=cursor)
 
 
 @router.post("/teams/{node_id}/tokens/{token_id}/revoke", status_code=204, operation_id="team_token_revoke")
 async def revoke_team_token(ctx: Context, principal: OrgAdmin, org_id: str, node_id: str,
     token_id: uuid.UUID) -> Response:
     async with ctx.db.transaction() as session:
-        await service.revoke_team_token(session, principal, org_id, node_id, token_id)
+        node = orgs.incarnation(await orgs.get_node_or_404(session, org_id, node_id))
+        await service.revoke_team_token(session, principal, org_id, node_id, node, token_id)
     return Response(status_code=204)
 
 
@@ -74,8 +77,8 @@ async def issue_admin_token(
 ) -> TokenIssued:
     """Issue an org-admin token (global admin only). The body may be omitted."""
     async with ctx.db.transaction() as session:
-        await orgs.get_node_or_404(session, org_id, org_id)
-        return await service.issue_admin_token(session, ctx.peppers, principal, org_id, body or AdminTokenCreate())
+        org = await orgs.hold_node(session, org_id, org_id)
+        return await service.issue_admin_token(session, ctx.peppers, principal, org, body or AdminTokenCreate())
 
 
 @router.get("/admin-tokens", response_model=TokenList, operation_id="admin_token_list")
@@ -83,12 +86,13 @@ async def list_admin_tokens(
     ctx: Context, principal: OrgAdmin, org_id: str, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
 ) -> TokenList:
     async with ctx.db.transaction() as session:
-        await orgs.get_node_or_404(session, org_id, org_id)
-        return await service.list_admin_tokens(session, org_id, limit=limit, cursor=cursor)
+        org = orgs.incarnation(await orgs.get_org_or_404(session, org_id))
+        return await service.list_admin_tokens(session, org_id, org, limit=limit, cursor=cursor)
 
 
 @router.post("/admin-tokens/{token_id}/revoke", status_code=204, operation_id="admin_token_revoke")
 async def revoke_admin_token(ctx: Context, principal: OrgAdmin, org_id: str, token_id: uuid.UUID) -> Response:
     async with ctx.db.transaction() as session:
-        await service.revoke_admin_token(session, principal, org_id, token_id)
+        org = orgs.incarnation(await orgs.get_org_or_404(session, org_id))
+        await service.revoke_admin_token(session, principal, org_id, org, token_id)
     return Response(status_code=204)

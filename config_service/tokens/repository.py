@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from config_service.db.tenancy import belongs_to
+from config_service.kit.tenancy import Incarnation
 from config_service.models import OrgAdminToken, TeamToken
 
 TokenRow = TeamToken | OrgAdminToken
@@ -34,41 +36,57 @@ def _page(query, model: type[TokenRow], limit: int | None, after: tuple[datetime
 async def list_team_tokens(
     session: AsyncSession,
     org_id: str,
+    of: Incarnation,
     node_id: str | None,
     *,
+    of_node: bool,
     limit: int | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[TeamToken]:
-    """The team tokens of one node, or of the whole org when `node_id` is None."""
+    """The team tokens of one node as it exists now (`of_node`: `of` is the node's incarnation),
+    or of the org as it exists now (`of` is the org's; `node_id` narrows it to one node id)."""
     query = select(TeamToken).where(TeamToken.org_id == org_id)
     if node_id is not None:
         query = query.where(TeamToken.team_node_id == node_id)
+    uid = TeamToken.node_uid if of_node else TeamToken.org_uid
+    query = query.where(belongs_to(uid, TeamToken.created_at, of))
     return list((await session.execute(_page(query, TeamToken, limit, after))).scalars())
 
 
 async def list_admin_tokens(
     session: AsyncSession,
     org_id: str,
+    of: Incarnation,
     *,
     limit: int | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
 ) -> list[OrgAdminToken]:
-    query = select(OrgAdminToken).where(OrgAdminToken.org_id == org_id)
+    query = select(OrgAdminToken).where(
+        OrgAdminToken.org_id == org_id, belongs_to(OrgAdminToken.org_uid, OrgAdminToken.created_at, of)
+    )
     return list((await session.execute(_page(query, OrgAdminToken, limit, after))).scalars())
 
 
-async def get_team_token(session: AsyncSession, org_id: str, node_id: str, token_id: uuid.UUID) -> TeamToken | None:
+async def get_team_token(
+    session: AsyncSession, org_id: str, node_id: str, node: Incarnation, token_id: uuid.UUID
+) -> TeamToken | None:
     result = await session.execute(
         select(TeamToken)
-        .where(TeamToken.id == token_id, TeamToken.org_id == org_id, TeamToken.team_node_id == node_id)
+        .where(TeamToken.id == token_id, TeamToken.org_id == org_id, TeamToken.team_node_id == node_id,
+               belongs_to(TeamToken.node_uid, TeamToken.created_at, node))
         .with_for_update()
     )
     return result.scalars().first()
 
 
-async def get_admin_token(session: AsyncSession, org_id: str, token_id: uuid.UUID) -> OrgAdminToken | None:
+async def get_admin_token(
+    session: AsyncSession, org_id: str, org: Incarnation, token_id: uuid.UUID
+) -> OrgAdminToken | None:
     result = await session.execute(
-        select(OrgAdminToken).where(OrgAdminToken.id == token_id, OrgAdminToken.org_id == org_id).with_for_update()
+        select(OrgAdminToken)
+        .where(OrgAdminToken.id == token_id, OrgAdminToken.org_id == org_id,
+               belongs_to(OrgAdminToken.org_uid, OrgAdminToken.created_at, org))
+        .with_for_update()
     )
     return result.scalars().first()
 

@@ -21,7 +21,7 @@ def known_scopes(value: list[str] | None) -> list[str] | None:
 
 
 class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     description: str | None = Field(default=None, max_length=500)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
@@ -38,7 +38,7 @@ class TokenCreate(BaseModel):
 
 
 class AdminTokenCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     description: str | None = Field(default=None, max_length=500)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)

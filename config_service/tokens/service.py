@@ -23,6 +23,7 @@ from config_service.errors import InvalidRequest, NotFound
 from config_service.kit import paging
 from config_service.kit import tokens as tk
 from config_service.kit.ids import is_valid_id
+from config_service.kit.tenancy import Incarnation, NodeIdentity
 from config_service.models import OrgAdminToken, TeamToken
 from config_service.tokens import repository
 from config_service.tokens.schemas import AdminTokenCreate, TokenCreate, TokenInfo, TokenIssued, TokenList
@@ -67,13 +68,15 @@ async def issue_team_token(
     session: AsyncSession,
     peppers: Peppers,
     principal: Principal,
-    org_id: str,
-    node_id: str,
+    node: NodeIdentity,
     body: TokenCreate,
     *,
     ttl: timedelta | None = None,
     audit_details: dict | None = None,
 ) -> TokenIssued:
+    """A team token of `node` as it exists now (`orgs.service.hold_node`: its org lock held, so
+    no delete of the node runs until this transaction ends)."""
+    org_id, node_id = node.org_id, node.node_id
     token, hint = tk.team_token(org_id, node_id)
     scopes = body.scopes if body.scopes is not None else sorted(str(scope) for scope in DEFAULT_TEAM_SCOPES)
     issued_at = datetime.now(UTC)
@@ -83,6 +86,8 @@ async def issue_team_token(
         created_at=issued_at,
         org_id=org_id,
         team_node_id=node_id,
+        node_uid=node.node_uid,
+        org_uid=node.org_uid,
         token_hash=tk.digest(peppers.current, token),
         pepper_id=tk.pepper_id(peppers.current),
         token_hint=hint,
@@ -107,12 +112,15 @@ async def issue_team_token(
 
 
 async def issue_admin_token(
-    session: AsyncSession, peppers: Peppers, principal: Principal, org_id: str, body: AdminTokenCreate
+    session: AsyncSession, peppers: Peppers, principal: Principal, org: NodeIdentity, body: AdminTokenCreate
 ) -> TokenIssued:
+    """An org-admin token of `org` (its root, held as by `issue_team_token`)."""
+    org_id = org.org_id
     token, hint = tk.org_admin_token(org_id)
     row = OrgAdminToken(
         id=uuid.uuid4(),
         org_id=org_id,
+        org_uid=org.org_uid,
         token_hash=tk.digest(peppers.current, token),
         pepper_id=tk.pepper_id(peppers.current),
         token_hint=hint,
@@ -149,27 +157,42 @@ def _token_page(rows: Sequence[TeamToken | OrgAdminToken], limit: int) -> TokenL
     return TokenList(items=[_info(r) for r in shown], next_cursor=next_cursor)
 
 
-async def list_team_tokens(
-    session: AsyncSession, org_id: str, node_id: str | None, *, limit: int = paging.DEFAULT_LIMIT,
+async def list_node_tokens(
+    session: AsyncSession, org_id: str, node_id: str, node: Incarnation, *, limit: int = paging.DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> TokenList:
-    """A node's team tokens (every node's with `node_id=None`), newest first, revoked ones
-    included; never the token itself."""
-    rows = await repository.list_team_tokens(session, org_id, node_id, limit=limit + 1, after=_after(cursor))
+    """The team tokens of the node that has this id now (never those of a deleted node of the
+    same id), newest first, revoked ones included; never the token itself."""
+    rows = await repository.list_team_tokens(
+        session, org_id, node, node_id, of_node=True, limit=limit + 1, after=_after(cursor)
+    )
+    return _token_page(rows, limit)
+
+
+async def list_org_tokens(
+    session: AsyncSession, org_id: str, org: Incarnation, node_id: str | None, *,
+    limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None,
+) -> TokenList:
+    """Every team token of the org that has this id now (its deleted nodes' included; never a
+    former org's), optionally of one node id, newest first."""
+    rows = await repository.list_team_tokens(
+        session, org_id, org, node_id, of_node=False, limit=limit + 1, after=_after(cursor)
+    )
     return _token_page(rows, limit)
 
 
 async def list_admin_tokens(
-    session: AsyncSession, org_id: str, *, limit: int = paging.DEFAULT_LIMIT, cursor: str | None = None
+    session: AsyncSession, org_id: str, org: Incarnation, *, limit: int = paging.DEFAULT_LIMIT,
+    cursor: str | None = None,
 ) -> TokenList:
-    rows = await repository.list_admin_tokens(session, org_id, limit=limit + 1, after=_after(cursor))
+    rows = await repository.list_admin_tokens(session, org_id, org, limit=limit + 1, after=_after(cursor))
     return _token_page(rows, limit)
 
 
 async def revoke_team_token(
-    session: AsyncSession, principal: Principal, org_id: str, node_id: str, token_id: uuid.UUID
+    session: AsyncSession, principal: Principal, org_id: str, node_id: str, node: Incarnation, token_id: uuid.UUID
 ) -> None:
-    row = await repository.get_team_token(session, org_id, node_id, token_id)
+    row = await repository.get_team_token(session, org_id, node_id, node, token_id)
     if row is None:
         raise NotFound(f"token {token_id} does not exist for '{org_id}/{node_id}'")
     if row.revoked_at is None:
@@ -181,8 +204,10 @@ async def revoke_team_token(
         )
 
 
-async def revoke_admin_token(session: AsyncSession, principal: Principal, org_id: str, token_id: uuid.UUID) -> None:
-    row = await repository.get_admin_token(session, org_id, token_id)
+async def revoke_admin_token(
+    session: AsyncSession, principal: Principal, org_id: str, org: Incarnation, token_id: uuid.UUID
+) -> None:
+    row = await repository.get_admin_token(session, org_id, org, token_id)
     if row is None:
         raise NotFound(f"admin token {token_id} does not exist for org '{org_id}'")
     if row.revoked_at is None:

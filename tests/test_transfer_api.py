@@ -366,3 +366,30 @@ def test_a_missing_org_is_404(admin: httpx.Client, method: str):
         params = {"dry_run": "true"} if method == "plan" else {}
         response = admin.post(path + "import", params=params, content=doc, headers={"If-Match": "*"})
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_export_and_plan_read_the_org_in_a_fixed_number_of_statements(make_org, server):
+    """One query for the whole org (no query per node), whatever its size; a plan's rules read
+    no more per node (routing claims are read once for the whole plan)."""
+    from tests.live_support import statements
+
+    export_route = "/api/v1/admin/orgs/{org_id}/export"
+    import_route = "/api/v1/admin/orgs/{org_id}/import"
+
+    def counted(route: str, method: str, call) -> float:
+        before = statements(server, route, method)
+        call()
+        return statements(server, route, method) - before
+
+    counts = []
+    for size in (2, 12):
+        org = make_org("stmts")
+        doc = document(org.org_id, node(org.org_id, None, {"routing": {"services": ["root-svc"]}}),
+                       *[node(f"t{i}", org.org_id, {"routing": {"services": [f"s{i}"]}, "n": i}) for i in range(size)])
+        creates = counted(import_route, "POST", lambda org=org, doc=doc: planned(org, doc))  # every rule, every node
+        applied(org, doc)
+        export_count = counted(export_route, "GET", lambda org=org: exported(org))
+        unchanged = counted(import_route, "POST", lambda org=org, doc=doc: planned(org, doc))
+        counts.append((export_count, unchanged, creates))
+    assert counts[0] == counts[1], counts
+    assert counts[0][0] <= 2, counts  # the export: its snapshot and the one query

@@ -42,11 +42,12 @@ class ClaimPlan:
 
 
 async def plan_claims(
-    session: AsyncSession, principal: Principal, org_id: str, node_id: str, new_own: dict[str, Any], *, is_root: bool
+    session: AsyncSession, principal: Principal, org_id: str, node_id: str, new_own: dict[str, Any], *, is_root: bool,
+    after: ClaimsAfter | None = None,
 ) -> tuple[ClaimPlan | None, list[AppError]]:
     """What the new own config claims, and what a write refuses before touching routing_keys:
     a malformed routing list (422; then there is no plan), a change to the org's Slack
-    workspaces by anyone but the global admin (403)."""
+    workspaces by anyone but the global admin (403). `after` holds the claims held now."""
     try:
         wanted = claims(new_own)
     except RoutingError as exc:
@@ -54,7 +55,9 @@ async def plan_claims(
     if not is_root and any(c.key_type == WORKSPACE_LIST for c in wanted):
         message = "routing.slack_workspace_ids can only be set on an org root"
         return None, [InvalidConfig(message, path=f"/routing/{WORKSPACE_LIST}")]
-    plan = ClaimPlan(wanted, await repository.claims_of(session, org_id, node_id))
+    held = after.held_now.get(node_id, set()) if after is not None else await repository.claims_of(
+        session, org_id, node_id)
+    plan = ClaimPlan(wanted, held)
     problems: list[AppError] = []
     workspaces_before = {c for c in plan.held if c.key_type == WORKSPACE_LIST}
     workspaces_after = {c for c in wanted if c.key_type == WORKSPACE_LIST}
@@ -68,16 +71,19 @@ async def plan_claims(
 
 @dataclass(frozen=True)
 class ClaimsAfter:
-    """Who holds each routing identifier of an org once a planned set of changes is made (an
-    import's final tree): (key_type, key_norm) → [(node_id, key_value)], nodes in id order."""
+    """An org's routing claims before and after a planned set of changes (an import's final
+    tree): what each node holds now (read once for the whole plan), and who holds each
+    identifier after — (key_type, key_norm) → [(node_id, key_value)], nodes in id order."""
 
     org_id: str
+    held_now: dict[str, set[Claim]]
     holders: dict[tuple[str, str], list[tuple[str, str]]]
 
 
-def claims_after(org_id: str, own_configs: dict[str, dict[str, Any]]) -> ClaimsAfter:
-    """The claims of an org whose nodes end up with these own configs (node id → own config). A
-    malformed routing claims nothing here: the write rules refuse it at its own node."""
+async def claims_after(session: AsyncSession, org_id: str, own_configs: dict[str, dict[str, Any]]) -> ClaimsAfter:
+    """The claims of an org now, and once its nodes have these own configs (node id → own config,
+    every node the changes leave). A malformed routing claims nothing here: the write rules refuse
+    it at its own node."""
     holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for node_id in sorted(own_configs):
         try:
@@ -86,7 +92,7 @@ def claims_after(org_id: str, own_configs: dict[str, dict[str, Any]]) -> ClaimsA
             continue
         for claim in sorted(found):
             holders.setdefault((claim.key_type, claim.key_norm), []).append((node_id, claim.key_value))
-    return ClaimsAfter(org_id, holders)
+    return ClaimsAfter(org_id, await repository.claims_of_org(session, org_id), holders)
 
 
 def _conflict(row: RoutingKey, org_id: str) -> AppError:
@@ -161,7 +167,8 @@ async def claim_problems(
     """
     if old_own is not None and canonical(old_own.get("routing")) == canonical(new_own.get("routing")):
         return []  # claims only ever come from the own config's `routing`: unchanged, so are they
-    plan, problems = await plan_claims(session, principal, org_id, node_id, new_own, is_root=is_root)
+    plan, problems = await plan_claims(session, principal, org_id, node_id, new_own, is_root=is_root,
+                                       after=after if dry_run else None)
     if plan is None:
         return problems
     if dry_run:

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.auth.principal import Principal
@@ -37,6 +38,7 @@ from config_service.transfer.state import CurrentNode, tree_state_hash
 from config_service.transfer.tree import FinalTree
 
 DEFAULT_REASON = "import"
+_SECRET_MEMBER = orjson.dumps(secret_leaves.SECRET_KEY) + b":"
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ async def _checked_plan(
     planned = await asyncio.to_thread(plan_import, state.nodes, document, prune=prune)
     before = {node.node_id: node for node in state.nodes}
     final = _FinalTree(planned.tree)
-    after = routing.claims_after(org_id, {node_id: final.config(node_id) for node_id in planned.tree.nodes})
+    after = await routing.claims_after(session, org_id, {n: final.config(n) for n in planned.tree.nodes})
     problems: list[PlanError] = []
     for change in planned.changes:
         if change.config is None or not change.config_changed:
@@ -151,6 +153,8 @@ def _binding_locks(tree: FinalTree, before: dict[str, CurrentNode], node_id: str
 def _as_sealed(node_id: str, config: dict[str, Any]) -> dict[str, Any]:
     """`config` with each `{"$secret": …}` request as a placeholder envelope: by the time a node
     below is written, the apply has sealed its ancestors' secrets."""
+    if _SECRET_MEMBER not in orjson.dumps(config):
+        return config  # no request anywhere (a quick look: most configs hold none)
     try:
         requests = secret_leaves.secret_requests(config)
     except secret_leaves.SecretWriteError:

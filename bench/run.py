@@ -342,6 +342,7 @@ class Bench:
     def _transfer(self, admin: httpx.Client) -> None:
         bench = transfer.TransferBench(admin, self.transfer_runs, self.log)
         self.scenario("transfer_export", bench.export)
+        self.scenario("transfer_export_yaml", bench.export_yaml)
         self.scenario("transfer_plan_unchanged", bench.plan_unchanged)
         self.scenario("transfer_plan_create", bench.plan_create)
 

@@ -10,7 +10,8 @@ BENCH_THREADS (wrk threads, default 2), BENCH_UNCACHED_CONNECTIONS (default 1),
 BENCH_WATCH_WRITES (default 200; the watch stops writing after 6 × BENCH_SECONDS),
 BENCH_SCALE_TEAMS (default 10000), BENCH_LOG_LEVEL (service LOG_LEVEL, default INFO),
 BENCH_STRICT=1 (exit 1 when a target is missed), BENCH_KEEP_LOGS=1 (keep the server logs),
-BENCH_ONLY (a comma list of reads, write, watch, scale: run only these groups).
+BENCH_ONLY (a comma list of reads, write, watch, scale, transfer: run only these groups),
+BENCH_TRANSFER_RUNS (timed runs of each transfer scenario, default 5).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench import watch, workload, wrk
+from bench import transfer, watch, workload, wrk
 from bench.report import TARGETS, Row, judge, table, write_json
 from config_service import bootstrap
 from config_service.db.urls import libpq_url
@@ -50,7 +51,7 @@ RESULTS = ROOT / "bench" / "results.json"
 TEAMS = 100  # the teams of the org, and the tokens the load rotates over
 READ_CONNECTIONS = 32
 WRITE_CONNECTIONS = 16
-GROUPS = ("reads", "write", "watch", "scale")
+GROUPS = ("reads", "write", "watch", "scale", "transfer")
 
 
 def env_number(name: str, default: float) -> float:
@@ -67,6 +68,7 @@ class Bench:
         self.watch_writes = int(env_number("BENCH_WATCH_WRITES", 200))
         self.watch_cap = max(10.0, 6 * self.seconds)  # seconds of writes at most
         self.scale_teams = int(env_number("BENCH_SCALE_TEAMS", 10_000))
+        self.transfer_runs = max(1, int(env_number("BENCH_TRANSFER_RUNS", 5)))
         self.log_level = os.environ.get("BENCH_LOG_LEVEL", "INFO")
         only = {g.strip() for g in os.environ.get("BENCH_ONLY", "").split(",") if g.strip()}
         unknown = only - set(GROUPS)
@@ -164,7 +166,7 @@ class Bench:
     # ---- the run -----------------------------------------------------------------------
 
     def run(self) -> int:
-        if not wrk.available():
+        if self.groups & {"reads", "write", "scale"} and not wrk.available():
             print("bench: wrk is not installed (apt-get install -y wrk; `make bench` does it)", file=sys.stderr)
             return 2
         load = os.getloadavg()[0]
@@ -197,7 +199,18 @@ class Bench:
         cached = self.server("cached", base_env | {"CACHE_ENABLED": "true"})
         admin = httpx.Client(base_url=cached.api, timeout=30,
             headers={"Authorization": f"Bearer {keys['ADMIN_TOKEN']}"})
+        body_bytes = 0
+        if self.groups - {"transfer"}:
+            body_bytes = self._load_groups(database_url, base_env, cached, admin, keys)
+        if "transfer" in self.groups:
+            self._transfer(admin)
+        self.record_rss("cached_end", cached)
+        admin.close()
+        return self._finish(database_url, body_bytes)
 
+    def _load_groups(self, database_url: str, base_env: dict[str, str], cached: ServerProcess, admin: httpx.Client,
+                     keys: dict[str, str]) -> int:
+        """The groups of issue 5 (reads, write, watch, scale) on the seeded workload; the size of a read."""
         # workload
         t0 = time.monotonic()
         workload.create_org(admin)
@@ -226,10 +239,8 @@ class Bench:
             self._watch(base_env, cached, keys["ADMIN_TOKEN"], team_tokens)
         if "scale" in self.groups:
             self._scale(database_url, cached, uncached, teams_file)
-        self.record_rss("cached_end", cached)
         self.record_rss("uncached_end", uncached)
-        admin.close()
-        return self._finish(database_url, len(sample.content))
+        return len(sample.content)
 
     def _reads(self, control_url: str, cached: ServerProcess, uncached: ServerProcess, teams: Path,
         chain: Path) -> None:
@@ -328,6 +339,13 @@ class Bench:
 
             self.scenario(name, scaled)
 
+    def _transfer(self, admin: httpx.Client) -> None:
+        bench = transfer.TransferBench(admin, self.transfer_runs, self.log)
+        self.scenario("transfer_export", bench.export)
+        self.scenario("transfer_export_yaml", bench.export_yaml)
+        self.scenario("transfer_plan_unchanged", bench.plan_unchanged)
+        self.scenario("transfer_plan_create", bench.plan_create)
+
     def _finish(self, database_url: str, body_bytes: int) -> int:
         with psycopg.connect(libpq_url(database_url)) as conn:
             pg_version = conn.execute("SHOW server_version").fetchone()[0]
@@ -346,6 +364,7 @@ class Bench:
                 "write_connections": WRITE_CONNECTIONS, "watch_writes": self.watch_writes,
                 "watch_time_cap": self.watch_cap,
                 "teams": TEAMS, "scale_teams": self.scale_teams, "log_level": self.log_level,
+                "groups": sorted(self.groups), "transfer_runs": self.transfer_runs,
             },
             "machine": machine(pg_version) | {"loadavg_1m_before": round(self.load_before, 2)},
             "workload": workload.describe() | {"read_response_bytes": body_bytes},

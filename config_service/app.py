@@ -41,7 +41,7 @@ from config_service.live.service import Live
 from config_service.ops import metrics
 from config_service.ops.endpoints import router as ops_router
 from config_service.ops.logging import access_log
-from config_service.ops.middleware import RequestMiddleware
+from config_service.ops.middleware import BodyLimit, RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
 from config_service.routing.endpoints import admin_router as routing_admin_router
 from config_service.routing.endpoints import router as routing_router
@@ -50,6 +50,8 @@ from config_service.secrets.service import Vault
 from config_service.settings import Settings
 from config_service.tokens.endpoints import router as tokens_router
 from config_service.tokens.service import LastUsedRecorder, Peppers
+from config_service.transfer.endpoints import IMPORT_PATH
+from config_service.transfer.endpoints import router as transfer_router
 from config_service.web.endpoints import router as web_router
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ API_ROUTERS = (
     insight_team_router,
     insight_admin_router,
     integrations_router,
+    transfer_router,
 )
 
 
@@ -238,7 +241,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(CachedReadFastPath)  # inside RequestMiddleware: ids, metrics and logs still apply
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        # a whole org's document: the one route with a limit of its own (DESIGN §12.4)
+        body_limits=[BodyLimit("POST", API_PREFIX + IMPORT_PATH, settings.import_max_bytes)],
+    )
     app.include_router(ops_router)
     app.include_router(web_router)  # /, /ui, /docs, /redoc: outside /api/v1
     for router in API_ROUTERS:

@@ -117,6 +117,12 @@ class PreconditionFailed(AppError):
     title = "Precondition failed"
 
 
+class PreconditionRequired(AppError):
+    status = 428
+    code = "precondition_required"
+    title = "Precondition required"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"
@@ -139,6 +145,14 @@ class InvalidRequest(AppError):
     status = 422
     code = "invalid_request"
     title = "Invalid request"
+
+
+class ImportRefused(AppError):
+    """An import whose plan has errors: nothing is written; the problem lists them (`errors`)."""
+
+    status = 422
+    code = "import_refused"
+    title = "Import refused"
 
 
 class SecretRebindRequired(AppError):

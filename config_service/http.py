@@ -79,3 +79,24 @@ def optional_reason(value: Any, path: str = "/reason") -> str | None:
 
 def quoted(tag: str) -> str:
     return f'"{tag}"'
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's JSON Schema with its `$defs` written in place, for `openapi_extra`: pydantic's
+    `#/$defs/…` references would otherwise point at the root of the OpenAPI document, where
+    nothing answers them (ReDoc refuses to render such a document). Models here are not recursive."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            ref = value.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(definitions[ref.removeprefix("#/$defs/")])
+            return {key: resolve(child) for key, child in value.items()}
+        if isinstance(value, list):
+            return [resolve(child) for child in value]
+        return value
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     port: int = 8080
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    # the one route with its own body limit: POST /api/v1/admin/orgs/{org}/import (DESIGN §12.4)
+    import_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
     cache_enabled: bool = True
     db_pool_size: int = Field(default=20, ge=1)  # kept open; up to half as many more under bursts
     last_used_flush_seconds: float = Field(default=30.0, gt=0)

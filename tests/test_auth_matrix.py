@@ -135,6 +135,9 @@ def route(name, method, path, allowed, ok, body=None, forbidden_code=None) -> Ro
 
 NODE = "/admin/orgs/{a}/nodes/a1"
 INSUFFICIENT = {TEAM_A1: "insufficient_scope", TEAM_A2: "insufficient_scope"}
+# an export of another org ("src"): its root maps to org A's, whose teams it keeps
+DOCUMENT = {"format": "config-service/v1", "org": {"org_id": "src", "name": "Src"},
+            "nodes": [{"node_id": "src", "parent_node_id": None, "name": "Src", "config": {}, "locked_paths": []}]}
 
 ROUTES = [
     route("create org", "POST", "/admin/orgs", {GLOBAL}, 201, {"org_id": "{new}"}),
@@ -168,6 +171,9 @@ ROUTES = [
     route("org routing claims", "GET", "/admin/orgs/{a}/routing", ADMINS_OF_A, 200),
     route("audit", "GET", "/admin/orgs/{a}/audit", ADMINS_OF_A, 200),
     route("audit export", "GET", "/admin/orgs/{a}/audit/export?format=csv", ADMINS_OF_A, 200),
+    route("org export", "GET", "/admin/orgs/{a}/export", ADMINS_OF_A, 200),
+    route("import plan", "POST", "/admin/orgs/{a}/import?dry_run=true", ADMINS_OF_A, 200, DOCUMENT),
+    route("import without If-Match", "POST", "/admin/orgs/{a}/import", ADMINS_OF_A, 428, DOCUMENT),
     # IDs in paths are checked against the principal before anything is read
     route("nodes of a missing org", "GET", "/admin/orgs/{new}/nodes", {GLOBAL}, 404),
     route("missing node of org A", "GET", "/admin/orgs/{a}/nodes/{new}", ADMINS_OF_A, 404),

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.auth.principal import Principal
 from config_service.configs import repository, sealing
 from config_service.configs.changes import Change, ChangeError, Rollback, ShapeError, TestFailed, TooLarge
-from config_service.configs.merge import Descendant, MergeState, lock_violation, oversized
+from config_service.configs.merge import Descendant, Layer, MergeState, lock_violation, oversized
 from config_service.errors import (
     AppError,
     InvalidConfig,
@@ -51,8 +51,8 @@ class DraftLineage(Protocol):
         """(path, locking node) of every lock above the node."""
         ...
 
-    async def rows(self) -> list[repository.LineageRow]:
-        """The lineage with every own config, root first."""
+    async def layers(self) -> list[Layer]:
+        """The lineage as merge layers with every own config (the node's as stored), root first."""
         ...
 
     async def node_state(self, own: dict[str, Any]) -> MergeState:
@@ -77,6 +77,9 @@ class Draft:
     change: Change
     lineage: DraftLineage
     dry_run: bool  # a preview: seals nothing (new secrets become placeholders), claims nothing
+    # a dry run of a planned set of changes (an import): who holds each routing identifier once
+    # they are all made; None: the org as it is now
+    claims_after: routing.ClaimsAfter | None = None
     new_own: dict[str, Any] = field(default_factory=dict)  # set by `change_applies`
     size_checked: dict[str, Any] | None = None  # the own config `own_size` measured
     too_large: bool = False  # … and found too large
@@ -196,7 +199,7 @@ async def credentials_stay(d: Draft) -> Problems:
     rewritten with it (DESIGN §8: a credential is never redirected)."""
     if not d.endpoints:
         return []
-    problem = sealing.rebind_problem(await d.lineage.rows(), d.new_own, d.endpoints, d.catalog)
+    problem = sealing.rebind_problem(await d.lineage.layers(), d.new_own, d.endpoints, d.catalog)
     return [problem] if problem is not None else []
 
 
@@ -204,7 +207,7 @@ async def routing_claims(d: Draft) -> Problems:
     """Routing identifiers are well-formed and nobody else's (DESIGN §9); a write claims them."""
     return await routing.claim_problems(
         d.session, d.principal, d.org_id, d.node.node_id, d.new_own,
-        is_root=d.node.parent_node_id is None, old_own=d.old_own, dry_run=d.dry_run,
+        is_root=d.node.parent_node_id is None, old_own=d.old_own, dry_run=d.dry_run, after=d.claims_after,
     )
 
 

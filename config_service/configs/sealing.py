@@ -61,18 +61,17 @@ async def settle_and_seal(
 
 
 def rebind_problem(
-    rows: list[repository.LineageRow],
+    layers: list[Layer],
     new_own: dict[str, Any],
     endpoints: list[tuple[str, str]],
     catalog: dict[str, list[dict[str, Any]]],
 ) -> AppError | None:
-    """422 `secret_rebind_required` when an endpoint field set at the node (`rows[-1]`) would send
+    """422 `secret_rebind_required` when an endpoint field set at the node (`layers[-1]`) would send
     a secret supplied above it somewhere new."""
     if not endpoints:
         return None
-    node = rows[-1]
-    ancestors = [Layer(r.node_id, r.config_json, r.locked_paths, r.version) for r in rows[:-1]]
-    chain = effective_chain([*ancestors, Layer(node.node_id, new_own, node.locked_paths)])
+    node = layers[-1]
+    chain = effective_chain([*layers[:-1], Layer(node.node_id, new_own, node.locked_paths)])
     problem = rebind_problem_of(chain, endpoints, catalog)
     if problem is not None:
         return SecretRebindRequired(problem[1], path=problem[0])

@@ -7,7 +7,9 @@ problem, the preview lists them all.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonpatch
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config_service.audit import service as audit
 from config_service.auth.principal import Principal
 from config_service.configs import checks, repository
-from config_service.configs.changes import Change, Rollback
+from config_service.configs.changes import Change, Replace, Rollback
 from config_service.configs.checks import Draft
 from config_service.configs.merge import Descendant, Layer, MergeState, effective_chain, inherited_locks
 from config_service.configs.preconditions import UNCONDITIONAL, Precondition
@@ -40,6 +42,7 @@ from config_service.errors import AppError, NotFound, PreconditionFailed, node_n
 from config_service.keys import ConfigKeys
 from config_service.kit import paging, secret_leaves
 from config_service.kit.etag import effective_etag
+from config_service.routing.service import ClaimsAfter
 
 
 def _layer(row: repository.LineageRow | repository.SubtreeRow) -> Layer:
@@ -275,6 +278,9 @@ class _WriteLineage:
             self._rows = await _lineage_or_404(self.session, self.org_id, self.node_id)
         return self._rows
 
+    async def layers(self) -> list[Layer]:
+        return [_layer(r) for r in await self.rows()]
+
     async def node_prefix(self, own: dict[str, Any]) -> Prefix:
         """The node's merged and opened state with `own` as its own config."""
         for seen, state in self._states:
@@ -311,8 +317,8 @@ class _PreviewLineage:
     def ancestor_locks(self) -> list[tuple[str, str]]:
         return inherited_locks(self._rows[:-1])
 
-    async def rows(self) -> list[repository.LineageRow]:
-        return self._rows
+    async def layers(self) -> list[Layer]:
+        return [_layer(r) for r in self._rows]
 
     async def node_state(self, own: dict[str, Any]) -> MergeState:
         node = self._rows[-1]
@@ -369,6 +375,40 @@ async def preview(
         unaffected_count=result.unaffected_count,
         errors=errors,
     )
+
+
+async def planned_problems(
+    session: AsyncSession,
+    keys: ConfigKeys,
+    principal: Principal,
+    org_id: str,
+    *,
+    node_id: str,
+    parent_node_id: str | None,
+    node_uid: uuid.UUID | None,
+    version: int,
+    old_own: dict[str, Any],
+    new_own: dict[str, Any],
+    has_children: bool,
+    lineage: checks.DraftLineage,
+    claims_after: ClaimsAfter,
+) -> list[PreviewError]:
+    """Every problem the write rules (`configs.checks.RULES`) find in replacing a node's own config
+    `old_own` (`{}` for a node still to be created) with `new_own`, the node placed as a planned
+    set of changes leaves it: an import's plan (`transfer.service`). `lineage` is that tree's —
+    its locks those that bind the write when it runs, its layers and subtree as they end up — and
+    routing is judged on `claims_after`. A dry run like the preview's: it seals and claims nothing."""
+    head = repository.LineageHead(
+        org_id=org_id, node_id=node_id, parent_node_id=parent_node_id,
+        node_type="org" if parent_node_id is None else "team", name=node_id,
+        node_uid=node_uid or uuid.uuid4(),  # a node to be created has none yet; a dry run seals nothing with it
+        depth=0, version=version, locked_paths=[], updated_at=datetime.now(UTC), updated_by=None,
+        has_children=has_children,
+    )
+    draft = Draft(session, keys, principal, org_id, head, old_own, Replace(new_own), lineage, dry_run=True,
+                  claims_after=claims_after)
+    problems, _ = await checks.run(draft, first=False)
+    return [preview_error(p) for p in problems]
 
 
 # ---- history ----------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,11 +48,40 @@ def route_template(scope: Scope) -> str:
     return prefix + path
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """A route whose request bodies have a limit of their own instead of `MAX_BODY_BYTES` (the
+    import of a whole org, DESIGN §12.4). `path` is its template with the full path, e.g.
+    `/api/v1/admin/orgs/{org_id}/import`: the limit applies before any routing, so it is matched here."""
+
+    method: str
+    path: str
+    max_bytes: int
+    _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = re.split(r"(\{[^}/]+\})", self.path)
+        regex = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+        object.__setattr__(self, "_pattern", re.compile(f"^{regex}/?$"))
+
+    def applies(self, method: str, path: str) -> bool:
+        return method == self.method and self._pattern.match(path) is not None
+
+
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_limits: Sequence[BodyLimit] = ()) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_limits = tuple(body_limits)
         self._children: dict[tuple[str, str, int], tuple] = {}
+
+    def body_limit(self, scope: Scope) -> int:
+        """The most bytes a request body may have (counted while it streams in, never after)."""
+        method, path = scope.get("method", ""), scope.get("path", "")
+        for special in self.body_limits:
+            if special.applies(method, path):
+                return special.max_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +93,7 @@ class RequestMiddleware:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
-        limit = self.max_body_bytes
+        limit = self.body_limit(scope)
 
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:

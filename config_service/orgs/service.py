@@ -217,14 +217,37 @@ async def update_node(
             details={"before": before, "after": body.name, "reason": body.reason},
         )
     if "parent_node_id" in fields and body.parent_node_id is not None and body.parent_node_id != node.parent_node_id:
-        if node.parent_node_id is None:
-            raise InvalidRequest("the org root cannot be moved", path="/parent_node_id")
-        new_parent = body.parent_node_id
-        if await repository.get(session, org_id, new_parent) is None:
-            raise NotFound(f"parent node '{new_parent}' does not exist in org '{org_id}'")
-        subtree = await repository.subtree_ids(session, org_id, node_id)
-        if new_parent in {nid for nid, _ in subtree}:
-            raise Cycle(f"'{new_parent}' is '{node_id}' or one of its descendants")
+        await _move(session, principal, org_id, node, body.parent_node_id, reason=body.reason, check_depth=True)
+        moved = True
+    return node_out(node), moved
+
+
+async def move_node(
+    session: AsyncSession, principal: Principal, org_id: str, node_id: str, parent_node_id: str, *,
+    reason: str | None, check_depth: bool = True,
+) -> None:
+    """Move a node under another (audited `node.moved`). `check_depth=False` is for a caller that
+    judged the depth of the tree its changes leave (an import: a series of moves may pass through
+    a deeper intermediate shape)."""
+    await locks.lock_org(session, org_id, shared=False)  # tree changes exclude each other and config writes
+    node = await get_node_or_404(session, org_id, node_id)
+    if parent_node_id != node.parent_node_id:
+        await _move(session, principal, org_id, node, parent_node_id, reason=reason, check_depth=check_depth)
+
+
+async def _move(
+    session: AsyncSession, principal: Principal, org_id: str, node: OrgNode, new_parent: str, *,
+    reason: str | None, check_depth: bool,
+) -> None:
+    node_id = node.node_id
+    if node.parent_node_id is None:
+        raise InvalidRequest("the org root cannot be moved", path="/parent_node_id")
+    if await repository.get(session, org_id, new_parent) is None:
+        raise NotFound(f"parent node '{new_parent}' does not exist in org '{org_id}'")
+    subtree = await repository.subtree_ids(session, org_id, node_id)
+    if new_parent in {nid for nid, _ in subtree}:
+        raise Cycle(f"'{new_parent}' is '{node_id}' or one of its descendants")
+    if check_depth:
         height = max(below for _, below in subtree)
         new_depth = await repository.depth(session, org_id, new_parent) + 1 + height
         if new_depth > MAX_TREE_DEPTH:
@@ -232,19 +255,17 @@ async def update_node(
                 f"after the move the subtree would reach depth {new_depth}; the limit is {MAX_TREE_DEPTH}",
                 path="/parent_node_id",
             )
-        before = node.parent_node_id
-        await repository.move(session, node, new_parent)
-        await audit.record(
-            session, principal, "node.moved", org_id=org_id, target_type="node", target_id=node_id,
-            details={"from": before, "to": new_parent, "subtree": [nid for nid, _ in subtree][:1000],
-                "reason": body.reason},
-        )
-        moved = True
-    return node_out(node), moved
+    before = node.parent_node_id
+    await repository.move(session, node, new_parent)
+    await audit.record(
+        session, principal, "node.moved", org_id=org_id, target_type="node", target_id=node_id,
+        details={"from": before, "to": new_parent, "subtree": [nid for nid, _ in subtree][:1000], "reason": reason},
+    )
 
 
 async def delete_node(
-    session: AsyncSession, principal: Principal, org_id: str, node_id: str, *, cascade: bool
+    session: AsyncSession, principal: Principal, org_id: str, node_id: str, *, cascade: bool,
+    reason: str | None = None,
 ) -> list[str]:
     """Delete a node (and with `cascade` its subtree); returns the revoked token ids."""
     await locks.lock_org(session, org_id, shared=False)  # tree changes exclude each other and config writes
@@ -259,6 +280,6 @@ async def delete_node(
     await repository.delete_nodes(session, org_id, ids)
     await audit.record(
         session, principal, "node.deleted", org_id=org_id, target_type="node", target_id=node_id,
-        details={"deleted": ids[:1000], "tokens_revoked": len(revoked)},
+        details={"deleted": ids[:1000], "tokens_revoked": len(revoked), **({"reason": reason} if reason else {})},
     )
     return [str(t) for t in revoked]

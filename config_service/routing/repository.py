@@ -19,6 +19,19 @@ async def claims_of(session: AsyncSession, org_id: str, node_id: str) -> set[Cla
     return {Claim(r.key_type, r.key_norm, r.key_value) for r in result.all()}
 
 
+async def claims_of_org(session: AsyncSession, org_id: str) -> dict[str, set[Claim]]:
+    """Every claim of an org, by node (one query)."""
+    result = await session.execute(
+        select(RoutingKey.node_id, RoutingKey.key_type, RoutingKey.key_norm, RoutingKey.key_value).where(
+            RoutingKey.org_id == org_id
+        )
+    )
+    found: dict[str, set[Claim]] = {}
+    for r in result.all():
+        found.setdefault(r.node_id, set()).add(Claim(r.key_type, r.key_norm, r.key_value))
+    return found
+
+
 async def release(session: AsyncSession, org_id: str, node_id: str, gone: set[Claim]) -> None:
     if not gone:
         return

@@ -43,11 +43,12 @@ class ClaimPlan:
 
 
 async def plan_claims(
-    session: AsyncSession, principal: Principal, org_id: str, node_id: str, new_own: dict[str, Any], *, is_root: bool
+    session: AsyncSession, principal: Principal, org_id: str, node_id: str, new_own: dict[str, Any], *, is_root: bool,
+    after: ClaimsAfter | None = None,
 ) -> tuple[ClaimPlan | None, list[AppError]]:
     """What the new own config claims, and what a write refuses before touching routing_keys:
     a malformed routing list (422; then there is no plan), a change to the org's Slack
-    workspaces by anyone but the global admin (403)."""
+    workspaces by anyone but the global admin (403). `after` holds the claims held now."""
     try:
         wanted = claims(new_own)
     except RoutingError as exc:
@@ -55,7 +56,9 @@ async def plan_claims(
     if not is_root and any(c.key_type == WORKSPACE_LIST for c in wanted):
         message = "routing.slack_workspace_ids can only be set on an org root"
         return None, [InvalidConfig(message, path=f"/routing/{WORKSPACE_LIST}")]
-    plan = ClaimPlan(wanted, await repository.claims_of(session, org_id, node_id))
+    held = after.held_now.get(node_id, set()) if after is not None else await repository.claims_of(
+        session, org_id, node_id)
+    plan = ClaimPlan(wanted, held)
     problems: list[AppError] = []
     workspaces_before = {c for c in plan.held if c.key_type == WORKSPACE_LIST}
     workspaces_after = {c for c in wanted if c.key_type == WORKSPACE_LIST}
@@ -67,17 +70,47 @@ async def plan_claims(
     return plan, problems
 
 
+@dataclass(frozen=True)
+class ClaimsAfter:
+    """An org's routing claims before and after a planned set of changes (an import's final
+    tree): what each node holds now (read once for the whole plan), and who holds each
+    identifier after — (key_type, key_norm) → [(node_id, key_value)], nodes in id order."""
+
+    org_id: str
+    held_now: dict[str, set[Claim]]
+    holders: dict[tuple[str, str], list[tuple[str, str]]]
+
+
+async def claims_after(session: AsyncSession, org_id: str, own_configs: dict[str, dict[str, Any]]) -> ClaimsAfter:
+    """The claims of an org now, and once its nodes have these own configs (node id → own config,
+    every node the changes leave). A malformed routing claims nothing here: the write rules refuse
+    it at its own node."""
+    holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for node_id in sorted(own_configs):
+        try:
+            found = claims(own_configs[node_id])
+        except RoutingError:
+            continue
+        for claim in sorted(found):
+            holders.setdefault((claim.key_type, claim.key_norm), []).append((node_id, claim.key_value))
+    return ClaimsAfter(org_id, await repository.claims_of_org(session, org_id), holders)
+
+
 def _conflict(row: RoutingKey, org_id: str) -> AppError:
     """409 naming who holds an identifier: a node of the org, or (a Slack workspace) another org."""
+    return _conflict_of(row.org_id, row.node_id, row.key_type, row.key_value, org_id)
+
+
+def _conflict_of(holder_org: str, holder_node: str, key_type: str, key_value: str, org_id: str) -> AppError:
     holder: dict[str, str | None] = {
-        "org_id": row.org_id, "node_id": row.node_id, "key_type": row.key_type, "key_value": row.key_value,
+        "org_id": holder_org, "node_id": holder_node, "key_type": key_type, "key_value": key_value,
     }
-    if row.key_type == WORKSPACE_LIST and row.org_id != org_id:
+    if key_type == WORKSPACE_LIST and holder_org != org_id:
         holder["node_id"] = None
-        detail = f"Slack workspace '{row.key_value}' is bound to another org"
+        detail = f"Slack workspace '{key_value}' is bound to another org"
     else:
-        detail = f"routing.{row.key_type} '{row.key_value}' is already claimed by node '{row.node_id}'"
-    return RoutingConflict(detail, path=f"/routing/{row.key_type}", holder=holder)
+        detail = f"routing.{key_type} '{key_value}' is already claimed by node '{holder_node}'"
+    return RoutingConflict(detail, path=f"/routing/{key_type}", holder=holder)
 
 
 async def _conflicts(session: AsyncSession, org_id: str, node_id: str, pairs: set[tuple[str, str]]) -> list[AppError]:
@@ -96,6 +129,24 @@ async def _conflicts(session: AsyncSession, org_id: str, node_id: str, pairs: se
     ]
 
 
+async def _conflicts_after(
+    session: AsyncSession, after: ClaimsAfter, node_id: str, pairs: set[tuple[str, str]]
+) -> list[AppError]:
+    """Who else holds any of these (key_type, key_norm) once the planned changes are made: in the
+    org, by the planned tree; Slack workspaces also by the other orgs, as they are now."""
+    org_id = after.org_id
+    found: list[tuple[tuple[str, str], AppError]] = []
+    for pair in pairs:
+        for holder, value in after.holders.get(pair, ()):
+            if holder != node_id:
+                found.append((pair, _conflict_of(org_id, holder, pair[0], value, org_id)))
+    workspaces = {p for p in pairs if p[0] == WORKSPACE_LIST}
+    if workspaces:
+        found += [((row.key_type, row.key_norm), _conflict(row, org_id))
+                  for row in await repository.holders(session, workspaces, None) if row.org_id != org_id]
+    return [problem for _, problem in sorted(found, key=lambda item: item[0])]
+
+
 async def claim_problems(
     session: AsyncSession,
     principal: Principal,
@@ -106,20 +157,26 @@ async def claim_problems(
     is_root: bool,
     old_own: dict[str, Any] | None = None,
     dry_run: bool,
+    after: ClaimsAfter | None = None,
 ) -> list[AppError]:
     """What making routing_keys hold exactly the new own config's claims would refuse.
 
     `dry_run` (a preview) claims nothing and returns every problem, each conflict naming its
-    holder. Otherwise the claims are made in the caller's transaction and the first problem is
-    returned: the caller raises it, and its transaction (claims included) rolls back.
+    holder — the holders as they are now, or, given `after`, as a planned set of changes (an
+    import) leaves them. Otherwise the claims are made in the caller's transaction and the first
+    problem is returned: the caller raises it, and its transaction (claims included) rolls back.
     """
     if old_own is not None and canonical(old_own.get("routing")) == canonical(new_own.get("routing")):
         return []  # claims only ever come from the own config's `routing`: unchanged, so are they
-    plan, problems = await plan_claims(session, principal, org_id, node_id, new_own, is_root=is_root)
+    plan, problems = await plan_claims(session, principal, org_id, node_id, new_own, is_root=is_root,
+                                       after=after if dry_run else None)
     if plan is None:
         return problems
     if dry_run:
-        return problems + await _conflicts(session, org_id, node_id, {(c.key_type, c.key_norm) for c in plan.new})
+        pairs = {(c.key_type, c.key_norm) for c in plan.new}
+        if after is not None:
+            return problems + await _conflicts_after(session, after, node_id, pairs)
+        return problems + await _conflicts(session, org_id, node_id, pairs)
     if problems:
         return problems[:1]
     await repository.release(session, org_id, node_id, plan.gone)
@@ -128,6 +185,18 @@ async def claim_problems(
         return []
     conflicts = await _conflicts(session, org_id, node_id, taken)
     return conflicts[:1] or [RoutingConflict("a routing identifier is already claimed", holder=None)]
+
+
+async def release_unwanted(session: AsyncSession, org_id: str, node_id: str, new_own: dict[str, Any]) -> None:
+    """Free the identifiers a node holds that its coming own config no longer claims. An import
+    does this for every node before any of its writes claims, so that one import can move an
+    identifier from one node to another whichever is written first."""
+    try:
+        wanted = claims(new_own)
+    except RoutingError:
+        return  # the write refuses it
+    held = await repository.claims_of(session, org_id, node_id)
+    await repository.release(session, org_id, node_id, held - wanted)
 
 
 async def sync_claims(

@@ -1,0 +1,97 @@
+"""Real local HTTP servers on threads for SDK tests: a scripted one (503 then 200, …) and a proxy
+to the real service that refuses SSE. Real sockets, real HTTP; nothing mocked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Reply:
+    status: int
+    body: object = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+class LocalServer:
+    """Answers each request with `respond(seen) -> Reply`; records what it saw."""
+
+    def __init__(self, respond: Callable[[Seen], Reply]) -> None:
+        self.respond = respond
+        self.seen: list[Seen] = []
+        self.replies: list[int] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
+                            self.rfile.read(length) if length else b"")
+                owner.seen.append(seen)
+                reply = owner.respond(seen)
+                owner.replies.append(reply.status)
+                payload = b"" if reply.body is None else (
+                    reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode())
+                self.send_response(reply.status)
+                headers = {"Content-Type": "application/json", **reply.headers}
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
+                pass
+
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> LocalServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def proxy(upstream: str, refuse_sse: int | None = None) -> LocalServer:
+    """Forwards every request to `upstream` and records the answers' statuses; with `refuse_sse`,
+    SSE watches get that status instead (as a proxy or an old server that cannot stream would)."""
+    client = httpx.Client(timeout=90)
+
+    def respond(seen: Seen) -> Reply:
+        if refuse_sse is not None and seen.path.split("?")[0].endswith("/watch"):
+            return Reply(refuse_sse, {"title": "no streams here", "status": refuse_sse})
+        headers = {k: v for k, v in seen.headers.items() if k not in ("host", "content-length", "connection")}
+        answer = client.request(seen.method, upstream + seen.path, headers=headers, content=seen.body or None)
+        passed = {k: v for k, v in answer.headers.items() if k.lower() in ("etag", "content-type", "retry-after")}
+        return Reply(answer.status_code, answer.content, passed)
+
+    return LocalServer(respond)

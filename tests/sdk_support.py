@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,6 +25,7 @@ class Reply:
     status: int
     body: object = None
     headers: dict[str, str] = field(default_factory=dict)
+    stream: Iterator[bytes] | None = None  # written chunk by chunk, then the connection closes
 
 
 class _Server(ThreadingHTTPServer):
@@ -56,6 +57,17 @@ class LocalServer:
                 headers = {"Content-Type": "application/json", **reply.headers}
                 for name, value in headers.items():
                     self.send_header(name, value)
+                if reply.stream is not None:
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.close_connection = True
+                    try:
+                        for chunk in reply.stream:
+                            self.wfile.write(chunk)
+                            self.wfile.flush()
+                    except OSError:
+                        pass
+                    return
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -87,11 +99,30 @@ def proxy(upstream: str, refuse_sse: int | None = None) -> LocalServer:
     client = httpx.Client(timeout=90)
 
     def respond(seen: Seen) -> Reply:
-        if refuse_sse is not None and seen.path.split("?")[0].endswith("/watch"):
+        watch = seen.path.split("?")[0].endswith("/watch")
+        if refuse_sse is not None and watch:
             return Reply(refuse_sse, {"title": "no streams here", "status": refuse_sse})
         headers = {k: v for k, v in seen.headers.items() if k not in ("host", "content-length", "connection")}
+        if watch:
+            return _streamed(client, upstream + seen.path, headers)
         answer = client.request(seen.method, upstream + seen.path, headers=headers, content=seen.body or None)
         passed = {k: v for k, v in answer.headers.items() if k.lower() in ("etag", "content-type", "retry-after")}
         return Reply(answer.status_code, answer.content, passed)
 
     return LocalServer(respond)
+
+
+def _streamed(client: httpx.Client, url: str, headers: dict[str, str]) -> Reply:
+    request = client.build_request("GET", url, headers=headers)
+    answer = client.send(request, stream=True)
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            yield from answer.iter_raw()
+        except httpx.HTTPError:
+            return
+        finally:
+            answer.close()
+
+    return Reply(answer.status_code, headers={"Content-Type": answer.headers.get("content-type", "")},
+                 stream=chunks())

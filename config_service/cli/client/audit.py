@@ -19,7 +19,7 @@ def audit(
     ctx: typer.Context,
     org: Org = None,
     actor: Annotated[str | None, typer.Option("--actor", help="Who acted (a token id, admin, …).")] = None,
-    action: Annotated[str | None, typer.Option("--action", help="e.g. config.updated, token.issued.")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="e.g. config.written, token.issued.")] = None,
     target: Annotated[str | None, typer.Option("--target", help="The node or object acted on.")] = None,
     since: Annotated[datetime | None, typer.Option("--since", help="From this time (inclusive, UTC if no zone).")]
     = None,

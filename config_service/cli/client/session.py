@@ -78,10 +78,10 @@ class Session:
     def token_from_command_line(self) -> bool:
         return self.token_option is not None and self.token_source == ParameterSource.COMMANDLINE
 
-    def profile(self) -> profiles.Profile | None:
+    def profile(self, *, required: bool = True) -> profiles.Profile | None:
         name = profiles.check_name(self.profile_name or "default")
         found = profiles.load().get(name)
-        if found is None and self.profile_name:
+        if found is None and self.profile_name and required:
             raise CliError(f"no profile '{name}' in {profiles.config_file()}; create it with "
                            f"`config-service login --profile {name}`")
         return found
@@ -90,12 +90,12 @@ class Session:
         """The service URL without any token (what `login` talks to)."""
         if self.url_option and self.url_source == ParameterSource.COMMANDLINE:
             return self.url_option
-        profile = self.profile() if self.profile_name else None
+        profile = self.profile(required=False) if self.profile_name else None
         if profile is not None:
             return profile.url
         if self.url_option:
             return self.url_option
-        profile = self.profile()
+        profile = self.profile(required=False)
         return profile.url if profile is not None else DEFAULT_URL
 
     def resolve(self) -> tuple[str, str | None]:

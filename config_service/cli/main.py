@@ -18,7 +18,12 @@ from config_service.cli.client.session import DEFAULT_URL, hoist, make_session
 from config_service.settings import Settings, SettingsError, settings_errors
 from config_service_client import ApiError, ConnectionFailed, WatchClosed
 
-app = typer.Typer(help="Config Service: hierarchical configuration for AI agent platforms.", no_args_is_help=True)
+# no locals in tracebacks: a client command's locals hold its token
+app = typer.Typer(
+    help="Config Service: hierarchical configuration for AI agent platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(runs_commands.app, name="runs")
 app.add_typer(secrets_commands.app, name="secrets")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 from collections import OrderedDict
 from typing import Any, TypeVar
 
@@ -46,6 +47,7 @@ class Core:
         self.lkg = LastKnownGood(last_known_good, token) if last_known_good is not None else None
         self.last_view: EffectiveConfig | None = None  # the last own effective config read (its etag starts runs)
         self._cache: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+        self._cache_lock = threading.Lock()  # a Client may be shared by threads
 
     # ---- requests ------------------------------------------------------------------------------
 
@@ -66,7 +68,7 @@ class Core:
             content = json.dumps(call.body, separators=(",", ":"), allow_nan=False).encode()
         params = call.query()
         if call.method == "GET":
-            cached = self._cache.get(self._key(call.path, params))
+            cached = self._cached(self._key(call.path, params))
             if cached is not None:
                 headers["If-None-Match"] = cached[0]
         return {"method": call.method, "url": self.api + call.path, "params": params, "headers": headers,
@@ -105,9 +107,9 @@ class Core:
         """The typed result of a final answer; an `ApiError` subclass for a problem."""
         status = response.status_code
         key = self._key(call.path, call.query()) if call.method == "GET" else None
-        if status == 304 and key is not None and key in self._cache:
-            self._cache.move_to_end(key)
-            return self._parsed(call, self._cache[key][1])
+        cached = self._cached(key) if status == 304 and key is not None else None
+        if cached is not None:
+            return self._parsed(call, cached[1])
         if status >= 300:
             if call.own_effective and status in UNREACHABLE_STATUSES:
                 stale = self.stale()
@@ -121,11 +123,19 @@ class Core:
         data = response.json()
         etag = response.headers.get("etag")
         if key is not None and etag:
-            self._cache[key] = (etag, data)
-            self._cache.move_to_end(key)
-            while len(self._cache) > CACHE_ENTRIES:
-                self._cache.popitem(last=False)
+            with self._cache_lock:
+                self._cache[key] = (etag, data)
+                self._cache.move_to_end(key)
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
         return self._parsed(call, data)
+
+    def _cached(self, key: str) -> tuple[str, Any] | None:
+        with self._cache_lock:
+            entry = self._cache.get(key)
+            if entry is not None:
+                self._cache.move_to_end(key)
+            return entry
 
     def _parsed(self, call: Call[T], data: Any) -> T:
         result = call.parse(data)

@@ -8,6 +8,7 @@ clients only send calls (one blocking, one async), so every operation is written
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import inspect
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -135,3 +136,13 @@ def rollback_call(
 def compact(**fields: Any) -> dict[str, Any]:
     """A request body without the fields left at None (the server applies its defaults)."""
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def method_signature(build: Callable[..., Any]) -> inspect.Signature:
+    """`build`'s signature as a method's: `self` first, returning what the call returns (for help())."""
+    signature = inspect.signature(build)
+    returns = signature.return_annotation
+    if isinstance(returns, str) and returns.startswith("Call[") and returns.endswith("]"):
+        returns = returns[5:-1]
+    self_param = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    return signature.replace(parameters=[self_param, *signature.parameters.values()], return_annotation=returns)

@@ -14,7 +14,7 @@ import httpx
 from config_service_client import admin_operations as admin
 from config_service_client import operations as ops
 from config_service_client._core import Core
-from config_service_client.calls import Call
+from config_service_client.calls import Call, method_signature
 from config_service_client.models import EffectiveConfig
 from config_service_client.runs import RunContext
 from config_service_client.watching import WatchPlan, watch_plan
@@ -28,6 +28,7 @@ def _op(build: Callable[P, Call[T]]) -> Callable[Concatenate[Client, P], T]:
     def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return self.send(build(*args, **kwargs))
 
+    method.__signature__ = method_signature(build)  # type: ignore[attr-defined]
     return method
 
 

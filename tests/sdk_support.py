@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,9 +94,10 @@ class LocalServer:
         self.httpd.server_close()
 
 
-def proxy(upstream: str, refuse_sse: int | None = None) -> LocalServer:
+def proxy(upstream: str, refuse_sse: int | None = None, buffer_sse: bool = False) -> LocalServer:
     """Forwards every request to `upstream` and records the answers' statuses; with `refuse_sse`,
-    SSE watches get that status instead (as a proxy or an old server that cannot stream would)."""
+    SSE watches get that status instead (as a proxy or an old server that cannot stream would);
+    with `buffer_sse`, they get a stream that never sends a byte (a proxy that buffers it)."""
     client = httpx.Client(timeout=90)
 
     def respond(seen: Seen) -> Reply:
@@ -103,6 +105,8 @@ def proxy(upstream: str, refuse_sse: int | None = None) -> LocalServer:
         if refuse_sse is not None and watch:
             return Reply(refuse_sse, {"title": "no streams here", "status": refuse_sse})
         headers = {k: v for k, v in seen.headers.items() if k not in ("host", "content-length", "connection")}
+        if watch and buffer_sse:
+            return Reply(200, headers={"Content-Type": "text/event-stream"}, stream=_silence())
         if watch:
             return _streamed(client, upstream + seen.path, headers)
         answer = client.request(seen.method, upstream + seen.path, headers=headers, content=seen.body or None)
@@ -126,3 +130,8 @@ def _streamed(client: httpx.Client, url: str, headers: dict[str, str]) -> Reply:
 
     return Reply(answer.status_code, headers={"Content-Type": answer.headers.get("content-type", "")},
                  stream=chunks())
+
+
+def _silence() -> Iterator[bytes]:
+    time.sleep(10)  # what a buffering proxy passes on: nothing, until its buffer fills
+    yield b""

@@ -60,6 +60,19 @@ def test_watch_falls_back_to_long_poll_when_sse_is_refused(org, refusal):
         assert refusal in p.replies
 
 
+def test_watch_long_polls_when_a_proxy_buffers_the_stream(org):
+    org.add_node("sre")
+    with proxy(org.server.url, buffer_sse=True) as p:
+        client = sdk.Client(p.url, org.token("sre"))
+        out: queue.Queue = queue.Queue()
+        watch_in_thread(client.watch(stream_timeout=1.0), out)
+        first = out.get(timeout=15)
+        org.patch("sre", {"model": "through the poll"})
+        assert out.get(timeout=20).effective_config == {"model": "through the poll"}
+        assert any(s.path.startswith("/api/v1/config/me?") and "wait=" in s.path for s in p.seen)
+        assert first.etag
+
+
 def test_watch_stops_with_a_typed_error_when_revoked_or_gone(org):
     org.add_node("sre")
     issued = org.admin.post(f"/admin/orgs/{org.org_id}/teams/sre/tokens", json={}).json()

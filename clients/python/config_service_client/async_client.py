@@ -86,17 +86,19 @@ class AsyncClient:
 
     # ---- live config ------------------------------------------------------------------------
 
-    async def watch(self, *, masked: bool = False) -> AsyncIterator[EffectiveConfig]:
+    async def watch(self, *, masked: bool = False, stream_timeout: float = 45.0) -> AsyncIterator[EffectiveConfig]:
         """As `Client.watch`: the effective config now, then after every change."""
         first = await self.effective(masked=masked)
-        async for view in self._watch(watch_plan(self._core, self._timeout, masked=masked), first,
-                                      remember=not masked):
+        plan = watch_plan(self._core, self._timeout, masked=masked, stream_timeout=stream_timeout)
+        async for view in self._watch(plan, first, remember=not masked):
             yield view
 
-    async def node_watch(self, org_id: str, node_id: str) -> AsyncIterator[EffectiveConfig]:
+    async def node_watch(
+        self, org_id: str, node_id: str, *, stream_timeout: float = 45.0
+    ) -> AsyncIterator[EffectiveConfig]:
         first = await self.node_effective(org_id, node_id)
-        async for view in self._watch(watch_plan(self._core, self._timeout, org_id=org_id, node_id=node_id), first,
-                                      remember=False):
+        plan = watch_plan(self._core, self._timeout, org_id=org_id, node_id=node_id, stream_timeout=stream_timeout)
+        async for view in self._watch(plan, first, remember=False):
             yield view
 
     async def _watch(

@@ -94,19 +94,22 @@ class Client:
 
     # ---- live config ------------------------------------------------------------------------
 
-    def watch(self, *, masked: bool = False) -> Iterator[EffectiveConfig]:
+    def watch(self, *, masked: bool = False, stream_timeout: float = 45.0) -> Iterator[EffectiveConfig]:
         """The team's effective config now, then again after every change, for ever.
 
         SSE (resuming with `Last-Event-ID`), or a long poll where SSE is refused; reconnects with
-        backoff. Raises `WatchRevoked` / `WatchGone` when the server closes the watch for good."""
+        backoff. Raises `WatchRevoked` / `WatchGone` when the server closes the watch for good.
+        `stream_timeout`: seconds of silence (keep-alives come every 15 s) after which a stream is
+        dead — or, when not one byte ever came, held back by a buffering proxy: then it long-polls."""
         first = self.effective(masked=masked)
-        return self._watch(watch_plan(self._core, self._timeout, masked=masked), first, remember=not masked)
+        plan = watch_plan(self._core, self._timeout, masked=masked, stream_timeout=stream_timeout)
+        return self._watch(plan, first, remember=not masked)
 
-    def node_watch(self, org_id: str, node_id: str) -> Iterator[EffectiveConfig]:
+    def node_watch(self, org_id: str, node_id: str, *, stream_timeout: float = 45.0) -> Iterator[EffectiveConfig]:
         """`watch` for any node of an org (admin; secrets masked)."""
         first = self.node_effective(org_id, node_id)
-        return self._watch(watch_plan(self._core, self._timeout, org_id=org_id, node_id=node_id), first,
-                           remember=False)
+        plan = watch_plan(self._core, self._timeout, org_id=org_id, node_id=node_id, stream_timeout=stream_timeout)
+        return self._watch(plan, first, remember=False)
 
     def _watch(self, plan: WatchPlan, first: EffectiveConfig, *, remember: bool) -> Iterator[EffectiveConfig]:
         plan.start(first)

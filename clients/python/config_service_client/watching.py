@@ -49,7 +49,7 @@ class WatchPlan:
         self.params = params
         self.timeout = timeout
         self.poll_wait = poll_wait
-        self.read_timeout = read_timeout  # 3 keep-alives (every 15 s) missed: the stream is dead or buffered
+        self.read_timeout = read_timeout  # default 45 s: 3 keep-alives (every 15 s) missed: dead or buffered
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.mode: Literal["sse", "poll"] = "sse"
@@ -194,7 +194,13 @@ def _reason(data: str, default: str) -> str:
 
 
 def watch_plan(
-    core: Core, timeout: float, *, masked: bool = False, org_id: str | None = None, node_id: str | None = None
+    core: Core,
+    timeout: float,
+    *,
+    masked: bool = False,
+    org_id: str | None = None,
+    node_id: str | None = None,
+    stream_timeout: float = 45.0,
 ) -> WatchPlan:
     """The plan of a team's watch (`/config/me/watch`, long poll on `/config/me`) or, given
     `org_id` and `node_id`, of an admin's watch of that node."""
@@ -205,4 +211,4 @@ def watch_plan(
         sse_path, poll_path = "/config/me/watch", "/config/me"
         params = {"secrets": "masked"} if masked else {}
     return WatchPlan(api=core.api, headers=core.headers(), sse_path=sse_path, poll_path=poll_path, params=params,
-                     timeout=timeout, backoff=core.backoff, max_backoff=core.max_backoff)
+                     timeout=timeout, read_timeout=stream_timeout, backoff=core.backoff, max_backoff=core.max_backoff)

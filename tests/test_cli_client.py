@@ -175,6 +175,8 @@ def test_orgs_nodes_tree_and_locks(cli, tmp_path):
     assert cli.json("locks", "set", "--org", org_id, "/model", "tools.deploy")["locked_paths"] == [
         "/model", "/tools/deploy"]
     assert cli.json("locks", "get", "--org", org_id)["locked_paths"] == ["/model", "/tools/deploy"]
+    assert cli.json("locks", "set", "--org", org_id, "--node", "sre", "limits")["node_id"] == "sre"
+    assert cli.json("locks", "get", "sre", "--org", org_id)["locked_paths"] == ["/limits"]
     kept = cli.run("node", "rm", "payments", "--org", org_id, "--cascade", input="n\n")
     assert kept.returncode == 1
     has_children = cli.run("node", "rm", "payments", "--org", org_id, "--yes")

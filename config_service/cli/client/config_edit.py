@@ -29,7 +29,8 @@ IfMatch = Annotated[str | None, typer.Option("--if-match", help="Only if the con
 def set_(
     ctx: typer.Context,
     args: Annotated[list[str] | None, typer.Argument(help="[NODE] key.path=value …, or - to read a document "
-                                                         "from stdin.", show_default=False)] = None,
+                                                         "from stdin.", metavar="[NODE] KEY.PATH=VALUE",
+                                                    show_default=False)] = None,
     file: Annotated[str | None, typer.Option("--file", "-f", help="A JSON or YAML document to merge (- = stdin).")]
     = None,
     secret: Annotated[str | None, typer.Option("--secret", help="Store the value read from stdin as a secret "

@@ -30,19 +30,18 @@ def get(ctx: typer.Context, node: NodeId = None, org: Org = None, json_: Json = 
 @app.command("set")
 def set_(
     ctx: typer.Context,
-    paths: Annotated[list[str] | None, typer.Argument(help="[NODE] then JSON Pointers (or a.b.c) to lock; "
-                                                          "none clears.", show_default=False)] = None,
+    paths: Annotated[list[str] | None, typer.Argument(help="JSON Pointers (or a.b.c) to lock; none clears.",
+                                                      metavar="PATH", show_default=False)] = None,
+    node: Annotated[str | None, typer.Option("--node", help="The node (default: the org root).")] = None,
     org: Org = None,
     reason: Reason = None,
     json_: Json = False,
 ) -> None:
-    """Replace the locks of a node (the org root unless a node id comes first)."""
+    """Replace the locks of a node: values nodes below it cannot change."""
     s = session(ctx)
     org_id = s.org(org)
-    items = list(paths or [])
-    node = items.pop(0) if items and not items[0].startswith("/") and "." not in items[0] else org_id
-    locked = [p if p.startswith("/") else pointer(split_path(p)) for p in items]
-    result = s.client().set_locks(org_id, node, locked, reason=reason)
+    locked = [p if p.startswith("/") else pointer(split_path(p)) for p in paths or []]
+    result = s.client().set_locks(org_id, node or org_id, locked, reason=reason)
     if json_:
         output.print_json(result.api_json)
     else:

@@ -5,9 +5,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run lint test bench screenshots chromium clean
 
-$(STAMP): pyproject.toml
+# The SDK first: the server depends on config-service-client by version (DESIGN §12.3).
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ./clients/python
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	@touch $(STAMP)
 
@@ -17,7 +19,7 @@ run: $(STAMP)
 # The rules a machine checks (docs/ARCHITECTURE.md "Rules that are checked"): style and
 # unused code (ruff), the layering contracts (import-linter), types (mypy, strict on pure modules).
 lint: $(STAMP)
-	$(BIN)/ruff check config_service tests bench
+	$(BIN)/ruff check config_service clients/python tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 

@@ -1,3 +1,3 @@
-from config_service.cli.main import app
+from config_service.cli.main import main
 
-app()
+main()

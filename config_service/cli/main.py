@@ -8,15 +8,42 @@ from types import FrameType
 
 import typer
 
+from config_service.cli import client as client_commands
 from config_service.cli import db as db_commands
 from config_service.cli import runs as runs_commands
 from config_service.cli import secrets as secrets_commands
+from config_service.cli.client import output
+from config_service.cli.client.errors import REFUSED, UNREACHABLE, CliError
+from config_service.cli.client.session import DEFAULT_URL, hoist, make_session
 from config_service.settings import Settings, SettingsError, settings_errors
+from config_service_client import ApiError, ConnectionFailed, WatchClosed
 
-app = typer.Typer(help="Config Service: hierarchical configuration for AI agent platforms.", no_args_is_help=True)
+# no locals in tracebacks: a client command's locals hold its token
+app = typer.Typer(
+    help="Config Service: hierarchical configuration for AI agent platforms.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(runs_commands.app, name="runs")
 app.add_typer(secrets_commands.app, name="secrets")
+client_commands.register(app, {"runs": runs_commands.app})
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: str | None = typer.Option(None, "--url", envvar="CONFIG_SERVICE_URL", show_envvar=True,
+                                   help=f"Service root URL for client commands [default: {DEFAULT_URL}]"),
+    token: str | None = typer.Option(None, "--token", envvar="CONFIG_SERVICE_TOKEN", show_envvar=True,
+                                     help="Bearer token (else the profile's)"),
+    profile: str | None = typer.Option(None, "--profile", envvar="CONFIG_SERVICE_PROFILE", show_envvar=True,
+                                       help="Profile of ~/.config/config-service/config.toml [default: default]"),
+    insecure: bool = typer.Option(False, "--insecure", help="Allow a token over plain http to another host"),
+) -> None:
+    """Server commands (serve, db, secrets, runs prune) and client commands (everything else).
+    Global options may appear anywhere on the command line."""
+    ctx.obj = make_session(ctx, url, token, profile, insecure)
 
 
 def resolve_database(settings: Settings) -> None:
@@ -117,5 +144,27 @@ def serve(
     )
 
 
+def main(argv: list[str] | None = None) -> None:
+    """The `config-service` entry point: client failures become DESIGN §12.2's exit codes
+    (1 refused, 2 usage, 3 unreachable or 5xx) with the problem on stderr, never a traceback."""
+    args = hoist(list(sys.argv[1:] if argv is None else argv))
+    try:
+        app(args=args, prog_name="config-service")
+    except ApiError as exc:
+        where = f" at {exc.path}" if exc.path else ""
+        current = f" (current: {exc.current})" if exc.current else ""
+        output.problem(f"{exc.detail}{where}{current}", exc.code)
+        sys.exit(UNREACHABLE if exc.status >= 500 else REFUSED)
+    except ConnectionFailed as exc:
+        output.problem(str(exc), "unreachable")
+        sys.exit(UNREACHABLE)
+    except WatchClosed as exc:
+        output.problem(str(exc), exc.event)
+        sys.exit(REFUSED)
+    except CliError as exc:
+        output.problem(str(exc))
+        sys.exit(exc.exit_code)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import typer
 from rich.progress import Progress
 
-app = typer.Typer(help="Agent runs: retention and stale-run cleanup.", no_args_is_help=True)
+app = typer.Typer(help="Agent runs: list, show, stats (client); prune, cleanup-stale (server).", no_args_is_help=True)
 
 _AGE = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

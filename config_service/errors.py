@@ -132,6 +132,12 @@ class InvalidRequest(AppError):
     title = "Invalid request"
 
 
+class IdempotencyMismatch(AppError):
+    status = 422
+    code = "idempotency_mismatch"
+    title = "Idempotency key reused with another request"
+
+
 class SecretRebindRequired(AppError):
     status = 422
     code = "secret_rebind_required"

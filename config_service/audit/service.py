@@ -31,6 +31,7 @@ ACTIONS = (
     "schema.updated",
     "schema.deleted",
     "secrets.read",
+    "runs.timed_out",
 )
 
 

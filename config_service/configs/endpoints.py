@@ -64,6 +64,7 @@ async def write_response(
     parsed: WriteRequest,
     *,
     own_resource: bool,
+    lenient_integrations: bool = False,
 ) -> Response:
     # A present If-Match always conditions the write: an empty or weak-only header matches
     # nothing (412) rather than silently making the write unconditional.
@@ -72,7 +73,7 @@ async def write_response(
     async with ctx.db.transaction() as session:
         result = await service.write(
             session, ctx.keys, principal, org_id, node_id, parsed.change,
-            reason=parsed.reason, precondition=precondition,
+            reason=parsed.reason, precondition=precondition, lenient_integrations=lenient_integrations,
         )
     headers = {"ETag": quoted(str(result.version) if own_resource else result.etag)}
     if parsed.legacy:

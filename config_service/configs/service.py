@@ -66,12 +66,11 @@ async def lineages(session: AsyncSession, org_id: str, node_ids: list[str]) -> d
 # ---- reads ------------------------------------------------------------------------------------
 
 
-async def plaintext_effective(
-    session: AsyncSession, keys: ConfigKeys, org_id: str, rows: list[repository.LineageRow]
-) -> tuple[dict[str, Any], str]:
-    """(plaintext effective config, etag) of a loaded lineage: the etag is over the plaintext."""
-    plain = (await keys.prefixes.lineage(session, keys.secrets, org_id, rows)).plain.effective
-    return plain, effective_etag(keys.etag_key, plain)
+async def lineage_secret_plaintexts(session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str) -> list[str]:
+    """The plaintext of every secret stored on the node's lineage (each level's own, overridden
+    ones too): what agent-run data must not repeat (`runs.masking`). Never send them out."""
+    rows = await _lineage_or_404(session, org_id, node_id)
+    return list((await keys.prefixes.lineage(session, keys.secrets, org_id, rows)).opened.plaintexts.values())
 
 
 async def read_effective(
@@ -151,9 +150,11 @@ async def write(
     *,
     reason: str | None = None,
     precondition: Precondition | None = None,
+    lenient_integrations: bool = False,
 ) -> WriteResult:
     """Apply one change to a node's own config: serialised per node, checked (`configs.checks`,
-    the first problem is raised), versioned."""
+    the first problem is raised), versioned. `lenient_integrations`: the compat mount's writes
+    keep integration fields the catalog lacks."""
     locked = await repository.lock_for_write(session, org_id, node_id, ancestor_configs=not keys.prefixes.enabled)
     own_row = locked.own
     if own_row is None or not locked.heads:
@@ -169,7 +170,8 @@ async def write(
     if precondition is not None and not precondition.holds(own_row.version, await current_etag()):
         raise PreconditionFailed("If-Match does not match the current version of this config")
 
-    draft = Draft(session, keys, principal, org_id, lineage.node, old_own, change, lineage, dry_run=False)
+    draft = Draft(session, keys, principal, org_id, lineage.node, old_own, change, lineage, dry_run=False,
+                  lenient_integrations=lenient_integrations)
     problems, _ = await checks.run(draft, first=True)
     if problems:
         raise problems[0]

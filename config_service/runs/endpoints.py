@@ -84,13 +84,18 @@ async def record_tool_calls(ctx: AppContext, request: Request, principal: Princi
     return json_response(ToolCallList(items=recorded), status=201)
 
 
+def _tool_calls_schema() -> dict:
+    """One call or a batch; the batch's items inlined, so the schema stands alone in the OpenAPI
+    document (a `#/$defs/…` reference would not resolve there)."""
+    single = ToolCallIn.model_json_schema()
+    batch = ToolCallBatch.model_json_schema()
+    batch.pop("$defs", None)
+    batch["properties"]["tool_calls"]["items"] = single
+    return {"oneOf": [single, batch]}
+
+
 _TOOL_CALLS_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"oneOf": [
-            ToolCallIn.model_json_schema(), ToolCallBatch.model_json_schema(ref_template="#/$defs/{model}"),
-        ]}}},
-    }
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _tool_calls_schema()}}}
 }
 
 

@@ -21,6 +21,8 @@ from starlette.responses import Response
 from config_service import __version__
 from config_service.audit.endpoints import router as audit_router
 from config_service.auth.endpoints import router as auth_router
+from config_service.auth.named import NamedCallers
+from config_service.compat import mount
 from config_service.compat.endpoints import router as compat_router
 from config_service.configs.endpoints import admin_router as config_admin_router
 from config_service.configs.endpoints import team_router as config_team_router
@@ -198,7 +200,15 @@ def build_context(settings: Settings) -> AppContext:
         last_used=LastUsedRecorder(),
         admin_token=_required(settings.secret("admin_token"), "ADMIN_TOKEN"),
         internal_token=settings.secret("internal_service_token"),
+        named_callers=named_callers(settings),
     )
+
+
+def named_callers(settings: Settings) -> NamedCallers | None:
+    """The opt-in named internal callers (DESIGN §4), None while INTERNAL_SERVICE_NAMES is empty."""
+    if not settings.named_callers_enabled:
+        return None
+    return NamedCallers(frozenset(settings.internal_service_names), settings.trusted_networks())
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -208,6 +218,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(settings)
         app.state.ctx = ctx
+        if ctx.named_callers is not None:  # names and networks are not secrets; say it at every start
+            log.warning(
+                "named internal callers enabled: a bare X-Internal-Service name from these networks may look "
+                "up routes, record runs and tool calls, and time out stale runs",
+                extra={"names": sorted(ctx.named_callers.names),
+                       "networks": [str(n) for n in ctx.named_callers.networks]},
+            )
         await ctx.live.start()
         # What exists now lives as long as the process: keep it out of the collector's full
         # passes, which otherwise pause the event loop for tens of milliseconds under load.
@@ -251,4 +268,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(web_router)  # /, /ui, /docs, /redoc: outside /api/v1
     for router in API_ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    # IncidentFox's clients (DESIGN §6): the routes answered in the peer's shapes first, so they
+    # win; then the whole API again below the mount, unchanged and out of the OpenAPI document
+    app.include_router(mount.router, prefix=mount.MOUNT)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=mount.MOUNT, include_in_schema=False)
     return app

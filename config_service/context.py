@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config_service.auth.named import NamedCallers
 from config_service.db.engine import Database
 from config_service.keys import ConfigKeys
 from config_service.live.service import Live
@@ -21,3 +22,4 @@ class AppContext:
     last_used: LastUsedRecorder
     admin_token: str
     internal_token: str | None
+    named_callers: NamedCallers | None = None  # opt-in (DESIGN §4); None: a name header is no credential

@@ -155,6 +155,12 @@ class ImportRefused(AppError):
     title = "Import refused"
 
 
+class IdempotencyMismatch(AppError):
+    status = 422
+    code = "idempotency_mismatch"
+    title = "Idempotency key reused with another request"
+
+
 class SecretRebindRequired(AppError):
     status = 422
     code = "secret_rebind_required"

@@ -8,18 +8,25 @@ PostgreSQL when `DATABASE_URL` is unset.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
+import re
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from config_service.db.urls import DatabaseUrlError, sqlalchemy_url
 
 REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "ADMIN_TOKEN", "TOKEN_PEPPER", "SECRETS_KEY")
+# a named internal caller (DESIGN §4): what `X-Internal-Service: <name>` may say
+SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+# names that would read as another principal's actor in the audit log
+RESERVED_SERVICE_NAMES = frozenset({"admin", "internal"})
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(RuntimeError):
@@ -57,6 +64,16 @@ class Settings(BaseSettings):
     cache_enabled: bool = True
     db_pool_size: int = Field(default=20, ge=1)  # kept open; up to half as many more under bursts
     last_used_flush_seconds: float = Field(default=30.0, gt=0)
+    # Named internal callers (DESIGN §4), opt-in: comma-separated CIDRs and names; both or neither.
+    internal_service_trusted_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    internal_service_names: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("internal_service_trusted_networks", "internal_service_names", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("admin_token", "internal_service_token")
     @classmethod
@@ -100,6 +117,49 @@ class Settings(BaseSettings):
                 raise SettingsError("SECRETS_KEY must be 32 random bytes, base64-encoded") from exc
             if len(raw) != 32:
                 raise SettingsError("SECRETS_KEY must be 32 random bytes, base64-encoded")
+        self.trusted_networks()
+        self._check_service_names()
+
+    @property
+    def named_callers_enabled(self) -> bool:
+        return bool(self.internal_service_names)
+
+    def trusted_networks(self) -> tuple[Network, ...]:
+        """INTERNAL_SERVICE_TRUSTED_NETWORKS parsed; a network of prefix length 0 (every address,
+        `0.0.0.0/0`, `::/0` or anything that normalises to them) is refused."""
+        networks = []
+        for value in self.internal_service_trusted_networks:
+            try:
+                network = ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"INTERNAL_SERVICE_TRUSTED_NETWORKS: {value!r} is not a network (CIDR, e.g. 10.0.0.0/8)"
+                ) from None
+            if network.prefixlen == 0:
+                raise SettingsError(
+                    f"INTERNAL_SERVICE_TRUSTED_NETWORKS: {value!r} covers every address; name the networks "
+                    "your internal callers run in"
+                )
+            networks.append(network)
+        return tuple(networks)
+
+    def _check_service_names(self) -> None:
+        names, networks = self.internal_service_names, self.internal_service_trusted_networks
+        if bool(names) != bool(networks):
+            raise SettingsError(
+                "INTERNAL_SERVICE_NAMES and INTERNAL_SERVICE_TRUSTED_NETWORKS work together: set both or neither"
+            )
+        internal = self.secret("internal_service_token")
+        for position, name in enumerate(names, 1):
+            if internal is not None and name == internal:  # never echo it: it is the token
+                raise SettingsError("INTERNAL_SERVICE_NAMES must not hold INTERNAL_SERVICE_TOKEN")
+            if not SERVICE_NAME.fullmatch(name):  # not echoed either: it may be a misplaced secret
+                raise SettingsError(
+                    f"INTERNAL_SERVICE_NAMES: entry {position} is not a service name "
+                    "(1-64 of a-z 0-9 _ . -, starting with a letter or digit)"
+                )
+            if name in RESERVED_SERVICE_NAMES:
+                raise SettingsError(f"INTERNAL_SERVICE_NAMES: {name!r} is reserved (it names another principal)")
 
     def fill_development_secrets(self) -> None:
         """In development, generate what is missing once and keep it in the data dir."""

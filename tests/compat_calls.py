@@ -22,15 +22,15 @@ own words (see docs/COMPATIBILITY.md for the prose and the sources):
   client actually uses (`[]` = the body must be a bare JSON list, `[].f` = field `f` of each of its
   rows, `a[].f` = field `f` of each row of list `a`, `a.b` = nested, `text:...` = a substring of
   the raw body); `on_error`: what the client does otherwise.
-- `today`: what `/api/v1` of this service answers now (replayed against a real server, see
-  docs/COMPATIBILITY.md); the mount `/compat/incidentfox` does not exist yet, so every mount
-  path answers 404 today.
+- `today`: what `/api/v1` of this service answered before issue 11 (replayed against a real
+  server, see docs/COMPATIBILITY.md), kept as the record of why each change was made.
 - `issue11`: what issue 11 requires — `works` (already fine at the root, keep it on the mount),
   `mount_shape` (the mount answers in the peer's shape), `named_caller` (needs the opt-in
   `X-Internal-Service: <name>` principal), `new_route` (a route we lack, added on the mount),
   `refused` (a security refusal), `unsupported` (a feature we do not have), `never_sent` (a peer
   client bug keeps the request from ever being made).
-- `mount`: what the mount must answer (status codes and the fields the client reads).
+- `mount`: what the mount must answer (status codes and the fields the client reads);
+  tests/test_compat_replay.py replays every call against a real server and checks it.
 """
 
 from typing import Any

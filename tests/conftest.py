@@ -66,6 +66,27 @@ def server(database_url: str, server_keys: dict[str, str],
     proc.stop()
 
 
+NAMED_CALLERS = "agent,orchestrator,slack-bot,cleanup-job"
+
+
+@pytest.fixture(scope="session")
+def named_server(database_url: str, server_keys: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A second server on the same database with IncidentFox's named internal callers on (DESIGN
+    §4): the test client connects from 127.0.0.1, inside the trusted network."""
+    env = clean_env() | server_keys | {
+        "CONFIG_SERVICE_ENV": "production",
+        "DATABASE_URL": database_url,
+        "LAST_USED_FLUSH_SECONDS": "0.5",
+        "LOG_LEVEL": "INFO",
+        "INTERNAL_SERVICE_NAMES": NAMED_CALLERS,
+        "INTERNAL_SERVICE_TRUSTED_NETWORKS": "127.0.0.0/8, ::1/128",
+    }
+    proc = ServerProcess(env=env, log_path=tmp_path_factory.mktemp("named") / "server.log").start()
+    yield proc
+    proc.stop()
+
+
 @pytest.fixture()
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """A direct autocommit connection to the server's database, for assertions on rows."""

@@ -75,6 +75,7 @@ def clean_env() -> dict[str, str]:
         "DATABASE_URL", "LISTEN_DATABASE_URL", "ADMIN_TOKEN", "INTERNAL_SERVICE_TOKEN", "TOKEN_PEPPER",
         "TOKEN_PEPPER_PREVIOUS", "SECRETS_KEY", "SECRETS_KEY_PREVIOUS", "CONFIG_SERVICE_ENV",
         "CONFIG_SERVICE_DATA_DIR", "HOST", "PORT", "LOG_LEVEL", "MAX_BODY_BYTES", "IMPORT_MAX_BYTES", "CACHE_ENABLED",
+        "INTERNAL_SERVICE_TRUSTED_NETWORKS", "INTERNAL_SERVICE_NAMES",
     }
     return {k: v for k, v in os.environ.items() if k.upper() not in ours}
 

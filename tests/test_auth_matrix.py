@@ -1,8 +1,11 @@
 """The authorisation matrix (DESIGN §4): every principal × every route family.
 
 Over HTTP: 401 without a valid credential; 403 outside the principal's reach (another org,
-another team's node, a team on `/admin`, the internal service on `/admin` and `/config/me`);
-otherwise the route's own answer. Every 401/403 is counted in `/metrics`.
+another team's node, a team on `/admin`, the internal service on `/admin` and `/config/me`, a
+named internal caller anywhere but its few routes); otherwise the route's own answer. Every
+401/403 is counted in `/metrics`. The same matrix runs against a server without and one with
+the named internal callers (issue 11), at the root and on the compat mount: nothing but the
+named caller's own rows may differ.
 
 In process: every route dependency (`auth.dependencies`, each one decision of `auth.policy`)
 for every kind of principal; every route under exactly one of them; the policy's decisions on
@@ -27,9 +30,12 @@ from starlette.requests import Request
 from config_service.app import API_ROUTERS
 from config_service.auth import dependencies as deps
 from config_service.auth import policy
+from config_service.auth.policy import NodeCaller
 from config_service.auth.principal import Kind, Principal, Scope, TeamCaller
+from config_service.compat import mount
 from config_service.errors import AppError
 from config_service.ops.endpoints import router as ops_router
+from config_service.web.endpoints import router as web_router
 from tests.support import unique_id
 
 # ---- principals ------------------------------------------------------------------------------
@@ -45,15 +51,19 @@ TEAM_A2 = "team A2"
 INTERNAL = "internal (Bearer)"
 INTERNAL_HEADER = "internal (X-Internal-Service)"
 WRONG_INTERNAL = "wrong X-Internal-Service"
+NAMED = "named internal caller (agent)"
+NAMED_PROXIED = "named caller behind a proxy header"
 
 PRINCIPALS = [NONE, GARBAGE, GLOBAL, ADMIN_A, ADMIN_B, TEAM_A1, TEAM_A1_WRITE, TEAM_A2, INTERNAL, INTERNAL_HEADER,
-              WRONG_INTERNAL]
-UNAUTHENTICATED = {NONE, GARBAGE, WRONG_INTERNAL}
+              WRONG_INTERNAL, NAMED, NAMED_PROXIED]
+UNAUTHENTICATED = {NONE, GARBAGE, WRONG_INTERNAL, NAMED_PROXIED}  # NAMED too, where names are not on
 ANY_ADMIN = {GLOBAL, ADMIN_A, ADMIN_B}
 ADMINS_OF_A = {GLOBAL, ADMIN_A}
 TEAMS = {TEAM_A1, TEAM_A1_WRITE, TEAM_A2}
 READERS_OF_A1 = {GLOBAL, ADMIN_A, TEAM_A1, TEAM_A1_WRITE}
-EVERYONE = set(PRINCIPALS) - UNAUTHENTICATED
+INTERNALS = {INTERNAL, INTERNAL_HEADER}
+EVERYONE = set(PRINCIPALS) - UNAUTHENTICATED - {NAMED}  # a named caller may not even ask who it is
+RUN_WRITERS_OF_A1 = {TEAM_A1, TEAM_A1_WRITE, *INTERNALS, NAMED}
 
 
 @dataclass
@@ -98,6 +108,8 @@ def world(admin: httpx.Client, server, server_keys) -> World:
         INTERNAL: bearer(internal),
         INTERNAL_HEADER: {"X-Internal-Service": internal},
         WRONG_INTERNAL: {"X-Internal-Service": internal + "-wrong"},
+        NAMED: {"X-Internal-Service": "agent"},
+        NAMED_PROXIED: {"X-Internal-Service": "agent", "X-Forwarded-For": "127.0.0.1"},
     }
     return World(a=a, b=b, headers=headers)
 
@@ -115,6 +127,21 @@ def ops(server) -> Iterator[httpx.Client]:
         yield c
 
 
+@dataclass
+class Target:
+    """A server to run the matrix on: `named` when it has the named internal callers on."""
+
+    http: httpx.Client  # on the server's root
+    named: bool
+
+
+@pytest.fixture(scope="module", params=["plain", "named"])
+def target(request, server, named_server) -> Iterator[Target]:
+    chosen = named_server if request.param == "named" else server
+    with httpx.Client(base_url=chosen.url, timeout=30) as c:
+        yield Target(c, named=request.param == "named")
+
+
 # ---- routes ---------------------------------------------------------------------------------
 
 
@@ -122,15 +149,16 @@ def ops(server) -> Iterator[httpx.Client]:
 class Route:
     name: str
     method: str
-    path: str  # {a} / {b}: the two orgs; {uuid}: a fresh uuid; {new}: a fresh id
+    path: str  # {a} / {b}: the two orgs; {uuid}: a fresh uuid; {new}: a fresh id (one per request)
     allowed: frozenset[str]
     ok: int  # the status an allowed principal gets
     body: object = None
     forbidden_code: dict[str, str] | None = None  # principal → expected 403 code other than `forbidden`
+    headers: dict[str, str] | None = None  # sent with every principal's credential
 
 
-def route(name, method, path, allowed, ok, body=None, forbidden_code=None) -> Route:
-    return Route(name, method, path, frozenset(allowed), ok, body, forbidden_code)
+def route(name, method, path, allowed, ok, body=None, forbidden_code=None, headers=None) -> Route:
+    return Route(name, method, path, frozenset(allowed), ok, body, forbidden_code, headers)
 
 
 NODE = "/admin/orgs/{a}/nodes/a1"
@@ -197,6 +225,67 @@ ROUTES = [
     route("legacy effective of the root", "GET", "/config/orgs/{a}/nodes/{a}/effective", ADMINS_OF_A, 200),
     route("legacy effective of org B", "GET", "/config/orgs/{b}/nodes/b1/effective", {GLOBAL, ADMIN_B}, 200),
     route("legacy effective of a missing node", "GET", "/config/orgs/{a}/nodes/{new}/effective", ADMINS_OF_A, 404),
+    # runs, tool calls, routing, exchange, impersonation (issue 11: the named caller's few routes)
+    route("record a run", "POST", "/agent-runs", RUN_WRITERS_OF_A1, 201,
+          {"agent_name": "x", "org_id": "{a}", "team_node_id": "a1"}),
+    route("list runs of org A", "GET", "/agent-runs?org_id={a}", {GLOBAL, ADMIN_A, *TEAMS, *INTERNALS}, 200),
+    route("a missing run", "GET", "/agent-runs/{new}", EVERYONE, 404),
+    route("finish a missing run", "PATCH", "/agent-runs/{new}", {*TEAMS, *INTERNALS, NAMED}, 404,
+          {"status": "success"}),
+    route("tool calls of a missing run", "GET", "/agent-runs/{new}/tool-calls", EVERYONE, 404),
+    route("record tool calls of a missing run", "POST", "/agent-runs/{new}/tool-calls", {*TEAMS, *INTERNALS, NAMED},
+          404, {"name": "x"}),
+    route("internal: record a run", "POST", "/internal/agent-runs", {*INTERNALS, NAMED}, 201,
+          {"agent_name": "x", "org_id": "{a}", "team_node_id": "a1"}),
+    route("internal: finish a missing run", "PATCH", "/internal/agent-runs/{new}", {*INTERNALS, NAMED}, 404,
+          {"status": "success"}),
+    route("internal: list runs of org A", "GET", "/internal/agent-runs/list?org_id={a}", INTERNALS, 200),
+    route("internal: record tool calls", "POST", "/internal/agent-runs/{new}/tool-calls", {*INTERNALS, NAMED}, 404,
+          {"tool_calls": [{"name": "x"}]}),
+    route("internal: read tool calls", "GET", "/internal/agent-runs/{new}/tool-calls", INTERNALS, 404),
+    route("stale-run cleanup", "POST", "/internal/agent-runs/cleanup-stale", {GLOBAL, *INTERNALS, NAMED}, 200,
+          {"max_age_seconds": 315360000}),
+    route("routing lookup", "POST", "/internal/routing/lookup", {*ANY_ADMIN, *INTERNALS, NAMED}, 200,
+          {"identifiers": {}}),
+    route("token exchange", "POST", "/internal/tokens/exchange", {GLOBAL, *INTERNALS}, 201,
+          {"org_id": "{a}", "team_node_id": "a1"}),
+    route("impersonation token", "POST", "/admin/orgs/{a}/teams/a1/impersonation-token", ADMINS_OF_A, 201),
+]
+
+M = mount.MOUNT  # `/compat/incidentfox/api/v1`
+NODE_HEADERS = {"X-Org-Id": "{a}", "X-Team-Node-Id": "a1"}
+MOUNT_ROUTES = [
+    route("mount: auth me", "GET", M + "/auth/me", EVERYONE, 200),
+    route("mount: list nodes", "GET", M + "/admin/orgs/{a}/nodes", ADMINS_OF_A, 200),
+    route("mount: create a team", "POST", M + "/admin/orgs/{a}/nodes", ADMINS_OF_A, 201,
+          {"node_id": "{new}", "node_type": "team"}),
+    route("mount: create an org", "POST", M + "/admin/orgs/{new}/nodes", {GLOBAL}, 201,
+          {"node_id": "{new}", "node_type": "org"}),
+    route("mount: team tokens", "GET", M + "/admin/orgs/{a}/teams/a1/tokens", ADMINS_OF_A, 200),
+    route("mount: impersonation token", "POST", M + "/admin/orgs/{a}/teams/a1/impersonation-token", ADMINS_OF_A, 201),
+    route("mount: config me", "GET", M + "/config/me", TEAMS, 200),
+    route("mount: patch config me", "PATCH", M + "/config/me", {TEAM_A1_WRITE}, 200, {"config": {}}, INSUFFICIENT),
+    route("mount: config me of a node by headers", "GET", M + "/config/me", READERS_OF_A1, 200,
+          headers=NODE_HEADERS),
+    route("mount: patch a node by headers", "PATCH", M + "/config/me", {GLOBAL, ADMIN_A, TEAM_A1_WRITE}, 200,
+          {"config": {}}, {TEAM_A1: "insufficient_scope"}, NODE_HEADERS),
+    route("mount: routing lookup", "POST", M + "/internal/routing/lookup", {*ANY_ADMIN, *INTERNALS, NAMED}, 200,
+          {"identifiers": {}}),
+    route("mount: record a run", "POST", M + "/internal/agent-runs", {*INTERNALS, NAMED}, 201,
+          {"run_id": "{new}", "agent_name": "x", "org_id": "{a}", "team_node_id": "a1"}),
+    route("mount: finish a missing run", "PATCH", M + "/internal/agent-runs/{new}", {*INTERNALS, NAMED}, 404,
+          {"status": "completed"}),
+    route("mount: list runs", "GET", M + "/internal/agent-runs/list?org_id={a}", INTERNALS, 200),
+    route("mount: record tool calls", "POST", M + "/internal/agent-runs/{new}/tool-calls", {*INTERNALS, NAMED}, 404,
+          {"tool_calls": [{"tool_name": "x"}]}),
+    route("mount: read tool calls", "GET", M + "/internal/agent-runs/{new}/tool-calls", INTERNALS, 404),
+    route("mount: stale-run cleanup", "POST", M + "/internal/agent-runs/cleanup-stale", {GLOBAL, *INTERNALS, NAMED},
+          200, {"max_age_seconds": 315360000}),
+    # the mirror: untranslated routes, as at the root
+    route("mount: node config", "GET", M + "/admin/orgs/{a}/nodes/a1/config", ADMINS_OF_A, 200),
+    route("mount: legacy effective", "GET", M + "/config/orgs/{a}/nodes/a1/effective", READERS_OF_A1, 200),
+    route("mount: token exchange", "POST", M + "/internal/tokens/exchange", {GLOBAL, *INTERNALS}, 201,
+          {"org_id": "{a}", "team_node_id": "a1"}),
 ]
 
 
@@ -205,44 +294,57 @@ def auth_failures(ops: httpx.Client) -> float:
     return sum(float(m) for m in re.findall(r"^config_service_auth_failures_total\{[^}]*\} (\S+)$", text, re.M))
 
 
-def fill(template: str, world: World) -> str:
+def fill(template: str, world: World, new: str | None = None) -> str:
     return (
         template.replace("{a}", world.a)
         .replace("{b}", world.b)
         .replace("{uuid}", str(uuid.uuid4()))
-        .replace("{new}", unique_id("n"))
+        .replace("{new}", new or unique_id("n"))
     )
 
 
-def fill_body(body: object, world: World) -> object:
+def fill_body(body: object, world: World, new: str | None = None) -> object:
     if isinstance(body, dict):
-        return {k: fill(v, world) if isinstance(v, str) else v for k, v in body.items()}
+        return {k: fill(v, world, new) if isinstance(v, str) else v for k, v in body.items()}
     return body
 
 
-@pytest.mark.parametrize("who", PRINCIPALS)
-@pytest.mark.parametrize("r", ROUTES, ids=lambda r: r.name)
-def test_matrix(world: World, client: httpx.Client, ops: httpx.Client, r: Route, who: str):
-    before = auth_failures(ops)
-    kwargs: dict = {"headers": world.headers[who]}
-    if r.body is not None:
-        kwargs["json"] = fill_body(r.body, world)
-    response = client.request(r.method, fill(r.path, world), **kwargs)
+def expected_status(r: Route, who: str, target: Target) -> int:
+    if who in UNAUTHENTICATED or (who == NAMED and not target.named):
+        return 401
+    return r.ok if who in r.allowed else 403
 
-    if who in UNAUTHENTICATED:
-        expected = 401
-    elif who in r.allowed:
-        expected = r.ok
-    else:
-        expected = 403
-    assert response.status_code == expected, f"{who} {r.method} {r.path}: {response.status_code} {response.text}"
-    if expected in (401, 403):
-        body = response.json()
-        assert response.headers["content-type"].startswith("application/problem+json")
-        code = "unauthenticated" if expected == 401 else (r.forbidden_code or {}).get(who, "forbidden")
-        assert body["code"] == code, body
-        assert body["status"] == expected
-    assert auth_failures(ops) - before == (1 if expected in (401, 403) else 0)
+
+@pytest.mark.parametrize("r", ROUTES + MOUNT_ROUTES, ids=lambda r: r.name)
+def test_matrix(world: World, target: Target, r: Route):
+    """Every principal on this route: the same expectations on a server with and without named
+    callers (a name counts only on the one that has them), each refusal counted once."""
+    client = target.http
+    before = auth_failures(client)
+    failures: list[str] = []
+    refusals = 0
+    for who in PRINCIPALS:
+        new = unique_id("n")
+        headers = {**world.headers[who], **{k: fill(v, world) for k, v in (r.headers or {}).items()}}
+        kwargs: dict = {"headers": headers}
+        if r.body is not None:
+            kwargs["json"] = fill_body(r.body, world, new)
+        path = fill(r.path, world, new)
+        response = client.request(r.method, path if path.startswith(M) else "/api/v1" + path, **kwargs)
+        expected = expected_status(r, who, target)
+        if response.status_code != expected:
+            failures.append(f"{who} {r.method} {r.path}: {response.status_code} (expected {expected}) "
+                            f"{response.text[:200]}")
+            continue
+        if expected in (401, 403):
+            refusals += 1
+            body = response.json()
+            code = "unauthenticated" if expected == 401 else (r.forbidden_code or {}).get(who, "forbidden")
+            if not response.headers["content-type"].startswith("application/problem+json") or (
+                body["code"], body["status"]) != (code, expected):
+                failures.append(f"{who} {r.method} {r.path}: {body}")
+    assert failures == []
+    assert auth_failures(client) - before == refusals
 
 
 def test_auth_is_checked_before_the_body(world: World, client: httpx.Client):
@@ -313,6 +415,7 @@ KINDS: dict[str, Principal] = {
                                           scopes=frozenset({"config:read"})),
     TEAM_A2: Principal(Kind.TEAM, org_id="a", node_id="a2", token_id=uuid.uuid4(), scopes=DEFAULT_SCOPES),
     INTERNAL: Principal(Kind.INTERNAL),
+    NAMED: Principal(Kind.NAMED_INTERNAL, name="agent"),
 }
 
 
@@ -344,15 +447,26 @@ FAMILIES: dict[str, Family] = {
         {who: "insufficient_scope" for who in (TEAM_A1, TEAM_A2, "team A1 runs:write only",
             "team A1 config:read only")},
     ),
-    "run writer (record, finish runs)": family(
-        deps.run_writer, {TEAM_A1, TEAM_A1_WRITE, "team A1 runs:write only", TEAM_A2, INTERNAL},
+    "run writer (record, finish runs, record tool calls)": family(
+        deps.run_writer, {TEAM_A1, TEAM_A1_WRITE, "team A1 runs:write only", TEAM_A2, INTERNAL, NAMED},
         {"team A1 config:read only": "insufficient_scope"},
     ),
-    "run reader (list, get runs)": family(deps.run_reader, set(KINDS)),
-    "internal (legacy run forms)": family(deps.internal, {INTERNAL}),
-    "internal or global admin (stale-run cleanup)": family(deps.internal_or_admin, {INTERNAL, GLOBAL}),
+    "run reader (list, get runs, read tool calls)": family(deps.run_reader, set(KINDS) - {NAMED}),
+    "internal (internal run list, tool-call reads)": family(deps.internal, {INTERNAL}),
+    "internal run writer (internal run and tool-call forms)": family(deps.internal_run_writer, {INTERNAL, NAMED}),
+    "run cleaner (stale-run cleanup)": family(deps.run_cleaner, {INTERNAL, NAMED, GLOBAL}),
     "exchanger (token exchange)": family(deps.exchanger, {INTERNAL, GLOBAL}),
-    "routing caller (lookup)": family(deps.routing_caller, {INTERNAL, GLOBAL, ADMIN_A, ADMIN_B}),
+    "routing caller (lookup)": family(deps.routing_caller, {INTERNAL, NAMED, GLOBAL, ADMIN_A, ADMIN_B}),
+    "identified (/auth/me)": family(deps.identified, set(KINDS) - {NAMED}),
+    "mount /config/me reads, no node headers": family(
+        deps.header_reader, {TEAM_A1, TEAM_A1_WRITE, "team A1 config:read only", TEAM_A2},
+        {"team A1 runs:write only": "insufficient_scope"},
+    ),
+    "mount /config/me writes, no node headers": family(
+        deps.header_writer, {TEAM_A1_WRITE},
+        {who: "insufficient_scope" for who in (TEAM_A1, TEAM_A2, "team A1 runs:write only",
+            "team A1 config:read only")},
+    ),
 }
 
 
@@ -376,7 +490,7 @@ async def test_policy_matrix(name: str, who: str):
     fam, principal = FAMILIES[name], KINDS[who]
     if who in fam.allowed:
         granted = await _decide(fam.dependency, principal)
-        if isinstance(granted, TeamCaller):
+        if isinstance(granted, TeamCaller | NodeCaller):
             assert (granted.principal, granted.org_id, granted.node_id) == (
                 principal, principal.org_id, principal.node_id
             )
@@ -393,8 +507,20 @@ async def test_policy_matrix(name: str, who: str):
 PUBLIC = {
     ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),
     ("GET", "/integrations/schemas"), ("GET", "/integrations/schemas/{schema_id}"),
+    # the console's shell and files, and the API docs: no data, and no credential (the console
+    # signs in through the API like any client)
+    ("GET", "/"), ("GET", "/ui"), ("GET", "/ui/"), ("GET", "/ui/static/{name}"),
+    ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/docs/assets/{name}"),
 }
-ANY_AUTHENTICATED = {("GET", "/auth/me")}  # answers who the caller is, whoever it is
+
+
+def api_routes(router, prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """(prefix, route) of every API route of a router, through the routers it includes."""
+    for r in router.routes:
+        if isinstance(r, APIRoute):
+            yield prefix, r
+        elif hasattr(r, "original_router"):  # FastAPI keeps an included router as one entry
+            yield from api_routes(r.original_router, prefix + r.include_context.prefix)
 
 
 def _calls(dependant) -> list:
@@ -407,21 +533,34 @@ def _calls(dependant) -> list:
 
 def test_every_route_states_its_principal_and_scope():
     checked = 0
-    for router in (ops_router, *API_ROUTERS):
-        for route in router.routes:
-            assert isinstance(route, APIRoute)
+    for router in (ops_router, web_router, *API_ROUTERS, mount.router):
+        for _, route in api_routes(router):
             for method in route.methods:
                 key = (method, route.path.removeprefix("/api/v1"))
                 calls = _calls(route.dependant)
                 guards = [c for c in calls if c in deps.AUTH_DEPENDENCIES]
                 if key in PUBLIC:
                     assert deps.get_principal not in calls, key
-                elif key in ANY_AUTHENTICATED:
-                    assert deps.get_principal in calls and not guards, key
                 else:
                     assert len(guards) == 1, f"{method} {route.path}: {guards}"
                 checked += 1
-    assert checked > 60
+    assert checked > 80
+
+
+def test_the_app_serves_exactly_the_checked_routes_at_the_root_and_below_the_mount():
+    """No route reaches the app but through the routers checked above (the mirror included)."""
+    from config_service.app import create_app
+    from config_service.settings import Settings
+
+    app = create_app(Settings(_env_file=None))  # type: ignore[call-arg]
+    served = {(m, prefix + r.path) for prefix, r in api_routes(app.router) for m in r.methods}
+    checked = {(m, r.path) for router in (ops_router, web_router) for _, r in api_routes(router) for m in r.methods}
+    for router in API_ROUTERS:
+        checked |= {(m, "/api/v1" + r.path) for _, r in api_routes(router) for m in r.methods}
+        checked |= {(m, mount.MOUNT + r.path) for _, r in api_routes(router) for m in r.methods}
+    checked |= {(m, mount.MOUNT + prefix + r.path) for prefix, r in api_routes(mount.router) for m in r.methods}
+    assert served == checked
+    assert ("GET", mount.MOUNT + "/internal/agent-runs/list") in served
 
 
 def test_no_handler_decides_by_itself():
@@ -454,7 +593,9 @@ def test_data_dependent_decisions(who: str):
     # runs: a team sees its node's, an org admin its org's, the others all
     sees_a1 = {Kind.TEAM: p.node_id == "a1", Kind.ORG_ADMIN: p.org_id == "a"}.get(kind, True)
     assert policy.may_see_run(p, "a", "a1") is sees_a1
-    assert policy.may_see_run(p, "b", "b1") is (kind in (Kind.GLOBAL_ADMIN, Kind.INTERNAL) or p.org_id == "b")
+    assert policy.may_see_run(p, "b", "b1") is (
+        kind in (Kind.GLOBAL_ADMIN, Kind.INTERNAL, Kind.NAMED_INTERNAL) or p.org_id == "b"
+    )
 
 
 def _outcome(decide, *args, **kwargs):
@@ -467,6 +608,7 @@ def _outcome(decide, *args, **kwargs):
 LOOKUPS = {  # principal → (org asked, issue_token) → org confined to, or the refusal
     GLOBAL: {("b", False): "b", (None, True): None},
     INTERNAL: {(None, False): None, ("a", True): "a"},
+    NAMED: {(None, False): None, ("a", False): "a", (None, True): (403, "forbidden"), ("a", True): (403, "forbidden")},
     ADMIN_A: {(None, False): "a", ("a", False): "a", ("b", False): (403, "forbidden"), ("a", True): (403, "forbidden")},
 }
 
@@ -481,6 +623,7 @@ RUN_OWNERS = {  # principal → (org, node named) → the owner of the new run, 
     TEAM_A1: {(None, None): ("a", "a1"), ("a", "a1"): ("a", "a1"), ("a", "a2"): (403, "forbidden")},
     "team A1 config:read only": {(None, None): (403, "insufficient_scope")},
     INTERNAL: {("a", "a1"): ("a", "a1"), (None, "a1"): (422, "invalid_request")},
+    NAMED: {("a", "a1"): ("a", "a1"), ("a", None): (422, "invalid_request")},
     GLOBAL: {("a", "a1"): (403, "forbidden")},
     ADMIN_A: {("a", "a1"): (403, "forbidden")},
 }
@@ -496,7 +639,8 @@ RUN_READERS = {  # principal → (org, node named) → the runs listed, or the r
     TEAM_A1: {(None, None): ("a", "a1"), ("b", None): (403, "forbidden")},
     ADMIN_A: {(None, None): ("a", None), ("a", "a2"): ("a", "a2"), ("b", None): (403, "forbidden")},
     GLOBAL: {("b", None): ("b", None), (None, None): (422, "invalid_request")},
-    INTERNAL: {("a", "a1"): ("a", "a1"), ("a", None): (422, "invalid_request")},
+    INTERNAL: {("a", "a1"): ("a", "a1"), ("a", None): ("a", None), (None, None): (422, "invalid_request")},
+    NAMED: {("a", "a1"): (403, "forbidden"), ("a", None): (403, "forbidden")},
 }
 
 
@@ -526,3 +670,30 @@ def test_only_the_global_admin_reads_another_org_of_the_same_id(who: str):
     for asked in ("all", str(uuid.uuid4())):
         expected = asked if p.kind is Kind.GLOBAL_ADMIN else (403, "forbidden")
         assert _outcome(policy.audit_incarnation, p, asked) == expected
+
+
+HEADER_CALLERS = {  # principal → (org, node in the headers) → (org, node, as admin), or the refusal
+    GLOBAL: {("a", "a1"): ("a", "a1", True), ("b", "b1"): ("b", "b1", True), (None, None): (403, "forbidden")},
+    ADMIN_A: {("a", "a1"): ("a", "a1", True), ("b", "b1"): (403, "forbidden")},
+    TEAM_A1: {("a", "a1"): ("a", "a1", False), ("a", "a2"): (403, "forbidden"), ("b", "a1"): (403, "forbidden"),
+              (None, None): ("a", "a1", False)},
+    "team A1 runs:write only": {("a", "a1"): (403, "insufficient_scope")},
+    INTERNAL: {("a", "a1"): (403, "forbidden"), (None, None): (403, "forbidden")},
+    NAMED: {("a", "a1"): (403, "forbidden"), (None, None): (403, "forbidden")},
+}
+
+
+@pytest.mark.parametrize("who", list(HEADER_CALLERS))
+def test_node_headers_only_pick_a_node_for_an_admin_of_it(who: str):
+    """The compat mount's `/config/me` with X-Org-Id / X-Team-Node-Id (DESIGN §4, issue 11)."""
+    for (org_id, node_id), expected in HEADER_CALLERS[who].items():
+        found = _outcome(policy.header_caller, KINDS[who], Scope.CONFIG_READ, org_id, node_id)
+        if isinstance(found, NodeCaller):
+            found = (found.org_id, found.node_id, found.as_admin)
+        assert found == expected, (org_id, node_id)
+
+
+def test_only_the_global_admin_creates_orgs_through_the_mount():
+    for who, principal in KINDS.items():
+        assert _outcome(policy.node_creation, principal, "team") is None
+        assert _outcome(policy.node_creation, principal, "org") == (None if who == GLOBAL else (403, "forbidden"))

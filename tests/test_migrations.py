@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 
 APP_TABLES = {
     "org_nodes", "node_configurations", "team_tokens", "org_admin_tokens", "agent_runs", "integration_schemas",
-    "node_config_versions", "audit_events", "routing_keys", "org_keys",
+    "node_config_versions", "audit_events", "routing_keys", "org_keys", "agent_tool_calls",
 }
 
 PRIMARY_KEYS = {
@@ -60,7 +60,12 @@ COLUMNS = {
                          "token_hint", "revoked_at", "last_used_at", "created_by", "org_uid"},
     "agent_runs": {"id", "org_id", "team_node_id", "agent_name", "status", "input_message", "output",
                    "duration_seconds", "created_at", "completed_at", "node_uid", "correlation_id", "trigger_source",
-                   "idempotency_key", "config_version", "config_versions", "metadata"},
+                   "idempotency_key", "config_version", "config_versions", "metadata",
+                   # 20261201_0002_compat_runs (issue 11)
+                   "client_run_id", "request_fingerprint", "trigger_message", "trigger_actor", "trigger_channel_id",
+                   "reported_duration_seconds", "tool_calls_count", "confidence", "output_summary", "error_message"},
+    "agent_tool_calls": {"id", "run_id", "client_call_id", "sequence_number", "name", "agent_name", "parent_agent",
+                         "input", "output", "status", "error", "started_at", "duration_ms", "created_at"},
     "integration_schemas": {"id", "name", "description", "category", "logo_url", "fields", "created_at", "updated_at"},
     "node_config_versions": {"org_id", "node_id", "version", "config_json", "diff", "changed_by", "changed_at",
                              "reason"},
@@ -127,6 +132,27 @@ def test_upgrade_downgrade_upgrade_on_an_empty_database(fresh_database: str) -> 
     assert APP_TABLES <= tables(fresh_database)
     assert version(fresh_database) == migrate.head_revision()
     migrate.check(fresh_database)
+
+
+def test_the_compat_runs_migration_only_expands(fresh_database: str) -> None:
+    """20261201_0002 adds nullable columns, an index on them and a table: a run the previous
+    release wrote survives the upgrade untouched, and the downgrade gives that release its schema back."""
+    migrate.upgrade_schema(fresh_database, "0001")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        conn.execute("INSERT INTO agent_runs (id, org_id, team_node_id, agent_name, idempotency_key) "
+                     "VALUES (gen_random_uuid(), 'o', 't', 'old-release', 'k1')")
+    migrate.upgrade_schema(fresh_database, "20261201_0002_compat_runs")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        row = conn.execute("SELECT agent_name, idempotency_key, client_run_id, request_fingerprint FROM agent_runs"
+                           ).fetchone()
+        assert row == ("old-release", "k1", None, None)
+        # the previous release's insert, on the new schema
+        conn.execute("INSERT INTO agent_runs (id, org_id, team_node_id, agent_name) "
+                     "VALUES (gen_random_uuid(), 'o', 't', 'old-release')")
+    migrate.downgrade(fresh_database, "0001")
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
+        assert conn.execute("SELECT count(*) FROM agent_runs").fetchone() == (2,)
+    assert "agent_tool_calls" not in tables(fresh_database)
 
 
 def test_upgrade_is_idempotent(database_url: str) -> None:

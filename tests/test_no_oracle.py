@@ -218,3 +218,29 @@ def test_a_watch_stream_sees_a_new_event_for_any_guess(twins, server):
 def _token_id(org, node: str) -> str:
     items = org.admin.get(f"/admin/orgs/{org.org_id}/teams/{node}/tokens").json()["items"]
     return items[0]["id"]
+
+
+def test_run_data_is_stored_as_sent_by_a_caller_without_plaintext_access(twins):
+    """Masking copies of secrets in run data would tell a guesser which guess was right: a team
+    token without `secrets:read` gets its data back as it sent it, right guess or wrong."""
+    org = twins
+    shown = {}
+    for node in ("a", "b"):
+        text = f"deploy with {guess(node, TEAM_SECRET)}"
+        with org.team_client(node, WRITER_SCOPES) as team:
+            created = team.post("/agent-runs", json={"agent_name": "probe", "input_message": text,
+                                                      "metadata": {"note": text}})
+            assert created.status_code == 201, created.text
+            run = team.get(f"/agent-runs/{created.json()['id']}").json()
+        assert run["input_message"] == text and run["metadata"] == {"note": text}
+        shown[node] = run["input_message"].replace(guess(node, TEAM_SECRET), "<guess>")
+    assert shown["a"] == shown["b"]
+
+
+def test_run_data_of_a_caller_holding_plaintext_has_its_secrets_masked(twins):
+    """An agent that reads its secrets (`secrets:read`) and logs them never stores them."""
+    org = twins
+    with org.team_client("a") as agent:  # default scopes: secrets:read
+        created = agent.post("/agent-runs", json={"agent_name": "probe", "input_message": f"key {TEAM_SECRET}"})
+        assert created.status_code == 201, created.text
+        assert TEAM_SECRET not in created.text and MASK in created.json()["input_message"]

@@ -145,7 +145,8 @@ def test_internal_token_records_for_any_team_with_legacy_fields(org, internal):
     done = internal.patch(f"/internal/agent-runs/{run_id}", json={"status": "failed", "error_message": "boom"})
     assert done.status_code == 200 and done.json()["output"] == "boom" and done.json()["status"] == "error"
     listing = internal.get("/internal/agent-runs/list", params={"org_id": org.org_id, "team_node_id": "bot"}).json()
-    assert listing["total"] == 1 and set(listing) == {"runs", "total", "limit", "offset"}
+    assert listing["total"] == 1 and set(listing) == {"runs", "total", "limit", "offset", "has_more"}
+    assert listing["has_more"] is False
     assert internal.post("/agent-runs", json={"agent_name": "x"}).status_code == 422  # must name the team
 
 

@@ -33,6 +33,7 @@ ACTIONS = (
     "schema.deleted",
     "secrets.read",
     "secrets.reencrypted",
+    "runs.timed_out",
 )
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from config_service.auth import policy
+from config_service.auth.named import has_proxy_header
+from config_service.auth.policy import NodeCaller
 from config_service.auth.principal import Kind, Principal, Scope, TeamCaller
 from config_service.context import AppContext
 from config_service.errors import InvalidRequest, Unauthenticated
@@ -67,6 +69,14 @@ async def get_principal(request: Request) -> Principal:
         internal = request.headers.get("x-internal-service")
         if internal and ctx.internal_token and tk.same(internal, ctx.internal_token):
             principal = Principal(Kind.INTERNAL)
+        elif internal and ctx.named_callers is not None:
+            # opt-in (DESIGN §4): a bare name from a raw TCP peer in a trusted network, no proxy
+            # header; the value is never logged (it may be a mistyped token)
+            name = ctx.named_callers.match(
+                internal, request.scope.get("client"), proxied=has_proxy_header(request.headers.keys())
+            )
+            if name is not None:
+                principal = Principal(Kind.NAMED_INTERNAL, name=name)
     if principal is None:
         raise Unauthenticated(UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
     ctx.last_used.touch(principal)
@@ -82,6 +92,11 @@ def _path_ids(request: Request) -> None:
         value = request.path_params.get(name)
         if value is not None and not is_valid_id(value):
             raise InvalidRequest(f"'{name}' is not a valid identifier", path=name)
+
+
+async def identified(principal: AnyPrincipal) -> Principal:
+    policy.require_identified(principal)
+    return principal
 
 
 async def global_admin(request: Request, principal: AnyPrincipal) -> Principal:
@@ -133,8 +148,13 @@ async def internal(principal: AnyPrincipal) -> Principal:
     return principal
 
 
-async def internal_or_admin(principal: AnyPrincipal) -> Principal:
-    policy.require_internal_or_admin(principal)
+async def internal_run_writer(principal: AnyPrincipal) -> Principal:
+    policy.require_internal_run_writer(principal)
+    return principal
+
+
+async def run_cleaner(principal: AnyPrincipal) -> Principal:
+    policy.require_cleanup(principal)
     return principal
 
 
@@ -148,8 +168,35 @@ async def routing_caller(principal: AnyPrincipal) -> Principal:
     return principal
 
 
+ORG_HEADER, NODE_HEADER = "X-Org-Id", "X-Team-Node-Id"
+
+
+def _node_headers(request: Request) -> tuple[str | None, str | None]:
+    """The compat mount's node headers: neither, or both as valid identifiers (422 naming the header)."""
+    org_id, node_id = request.headers.get(ORG_HEADER), request.headers.get(NODE_HEADER)
+    if org_id is None and node_id is None:
+        return None, None
+    for name, value in ((ORG_HEADER, org_id), (NODE_HEADER, node_id)):
+        if value is None:
+            raise InvalidRequest(f"{ORG_HEADER} and {NODE_HEADER} go together; {name} is missing", path=name)
+        if not is_valid_id(value):
+            raise InvalidRequest(f"'{name}' is not a valid identifier", path=name)
+    return org_id, node_id
+
+
+async def header_reader(request: Request, principal: AnyPrincipal) -> NodeCaller:
+    org_id, node_id = _node_headers(request)
+    return policy.header_caller(principal, Scope.CONFIG_READ, org_id, node_id)
+
+
+async def header_writer(request: Request, principal: AnyPrincipal) -> NodeCaller:
+    org_id, node_id = _node_headers(request)
+    return policy.header_caller(principal, Scope.CONFIG_WRITE, org_id, node_id)
+
+
 # What each route needs, stated in its signature (a route without one of these is public: the
 # route test in tests/test_auth_matrix.py keeps that list short and explicit).
+Identified = Annotated[Principal, Depends(identified)]
 GlobalAdmin = Annotated[Principal, Depends(global_admin)]
 AnyAdmin = Annotated[Principal, Depends(any_admin)]
 OrgAdmin = Annotated[Principal, Depends(org_admin)]
@@ -159,11 +206,15 @@ TeamWriter = Annotated[TeamCaller, Depends(team_writer)]
 RunWriter = Annotated[Principal, Depends(run_writer)]
 RunReader = Annotated[Principal, Depends(run_reader)]
 Internal = Annotated[Principal, Depends(internal)]
-InternalOrAdmin = Annotated[Principal, Depends(internal_or_admin)]
+InternalRunWriter = Annotated[Principal, Depends(internal_run_writer)]
+RunCleaner = Annotated[Principal, Depends(run_cleaner)]
 Exchanger = Annotated[Principal, Depends(exchanger)]
 RoutingCaller = Annotated[Principal, Depends(routing_caller)]
+# the compat mount's `/config/me` (X-Org-Id / X-Team-Node-Id pick the node for an admin)
+HeaderReader = Annotated[NodeCaller, Depends(header_reader)]
+HeaderWriter = Annotated[NodeCaller, Depends(header_writer)]
 # every dependency above, by the policy decision it makes (the matrix test covers each)
 AUTH_DEPENDENCIES = (
-    global_admin, any_admin, org_admin, node_reader, team_reader, team_writer, run_writer, run_reader, internal,
-    internal_or_admin, exchanger, routing_caller,
+    identified, global_admin, any_admin, org_admin, node_reader, team_reader, team_writer, run_writer, run_reader,
+    internal, internal_run_writer, run_cleaner, exchanger, routing_caller, header_reader, header_writer,
 )

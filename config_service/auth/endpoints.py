@@ -3,8 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from config_service.auth.dependencies import AnyPrincipal
-from config_service.auth.principal import ALL_SCOPES
+from config_service.auth.dependencies import Identified
+from config_service.auth.principal import ALL_SCOPES, Principal
 
 router = APIRouter(tags=["auth"])
 
@@ -21,8 +21,13 @@ class Me(BaseModel):
 
 
 @router.get("/auth/me", response_model=Me, operation_id="auth_me")
-async def auth_me(principal: AnyPrincipal) -> Me:
-    """The calling principal. Admins hold every team scope within their reach."""
+async def auth_me(principal: Identified) -> Me:
+    """The calling principal. Admins hold every team scope within their reach. (A named internal
+    caller gets 403: it may only look up routes and record runs.)"""
+    return me(principal)
+
+
+def me(principal: Principal) -> Me:
     scopes = sorted(principal.scopes) if principal.kind == "team" else (
         sorted(str(scope) for scope in ALL_SCOPES) if principal.is_admin else []
     )

@@ -8,6 +8,8 @@ below the dependencies' ones, called by the code that has those values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from config_service.auth.principal import Kind, Principal, Scope, TeamCaller
 from config_service.errors import Forbidden, InsufficientScope, InvalidRequest
 
@@ -66,8 +68,23 @@ def require_internal(principal: Principal) -> None:
         raise Forbidden("this call needs the internal service token")
 
 
-def require_internal_or_admin(principal: Principal) -> None:
-    if principal.kind in (Kind.INTERNAL, Kind.GLOBAL_ADMIN):
+def require_identified(principal: Principal) -> None:
+    """`/auth/me`: every principal but a named internal caller, which may do nothing but its
+    few calls (DESIGN §4) — not even ask who it is."""
+    if principal.kind is Kind.NAMED_INTERNAL:
+        raise Forbidden("a named internal caller may only look up routes and record runs")
+
+
+def require_internal_run_writer(principal: Principal) -> None:
+    """The existing clients' internal run forms (`/internal/agent-runs…` writes): the internal
+    service token, or a named internal caller."""
+    if not principal.is_internal:
+        raise Forbidden("this call needs the internal service token")
+
+
+def require_cleanup(principal: Principal) -> None:
+    """Timing out stale runs of every org: the internal service (token or named), the global admin."""
+    if principal.is_internal or principal.kind is Kind.GLOBAL_ADMIN:
         return
     raise Forbidden("this call needs the internal service token or the global admin token")
 
@@ -79,21 +96,56 @@ def require_exchanger(principal: Principal) -> None:
 
 
 def require_routing_caller(principal: Principal) -> None:
-    """Routing lookups: the internal service, the global admin, or an org admin (in its org, `lookup_org`)."""
-    if principal.kind not in (Kind.INTERNAL, Kind.GLOBAL_ADMIN, Kind.ORG_ADMIN):
+    """Routing lookups: the internal service (token or named), the global admin, or an org admin
+    (in its org, `lookup_org`)."""
+    if not principal.is_internal and principal.kind not in (Kind.GLOBAL_ADMIN, Kind.ORG_ADMIN):
         raise Forbidden("routing lookups need the internal service token or an admin token")
 
 
 def require_run_writer(principal: Principal) -> None:
-    """Recording and finishing runs: a team token with `runs:write`, or the internal token."""
+    """Recording and finishing runs and their tool calls: a team token with `runs:write`, or the
+    internal service (token or named)."""
     if principal.kind is Kind.TEAM:
         require_scope(principal, Scope.RUNS_WRITE)
-    elif principal.kind is not Kind.INTERNAL:
+    elif not principal.is_internal:
         raise Forbidden("runs are recorded with a team token (runs:write) or the internal service token")
 
 
 def require_run_reader(principal: Principal) -> None:
-    """Reading runs: every kind of principal, each within its reach (`run_reader`, `may_see_run`)."""
+    """Reading runs and tool calls: every kind of principal within its reach (`run_reader`,
+    `may_see_run`) but a named internal caller, which records runs and never reads them."""
+    if principal.kind is Kind.NAMED_INTERNAL:
+        raise Forbidden("a named internal caller records runs but cannot read them; use the internal token")
+
+
+@dataclass(frozen=True)
+class NodeCaller:
+    """Who acts on the node that `/config/me` names on the compat mount: a team token on its own
+    node, or (`as_admin`) an admin of the org that `X-Org-Id` names."""
+
+    principal: Principal
+    org_id: str
+    node_id: str
+    as_admin: bool
+
+
+def header_caller(principal: Principal, scope: Scope, org_id: str | None, node_id: str | None) -> NodeCaller:
+    """`/config/me` on the compat mount. Without node headers, exactly the team route's decision.
+    With them (the caller's dependency has validated both ids), the headers only pick the node:
+    an admin of that org acts there as an admin; a team token must name its own node (else 403);
+    nobody else may use them. Headers never authenticate: the caller is already a principal."""
+    if org_id is None or node_id is None:
+        team = team_caller(principal, scope)
+        return NodeCaller(principal, team.org_id, team.node_id, as_admin=False)
+    if principal.kind is Kind.TEAM:
+        if principal.org_id != org_id or principal.node_id != node_id:
+            raise Forbidden("X-Org-Id / X-Team-Node-Id name another node than this team token's")
+        require_scope(principal, scope)
+        return NodeCaller(principal, org_id, node_id, as_admin=False)
+    if principal.kind in (Kind.GLOBAL_ADMIN, Kind.ORG_ADMIN):
+        require_org_admin(principal, org_id)
+        return NodeCaller(principal, org_id, node_id, as_admin=True)
+    raise Forbidden("X-Org-Id / X-Team-Node-Id need an admin token of that org (or the node's team token)")
 
 
 # ---- decisions on what a request names or a row holds ---------------------------------------------
@@ -104,6 +156,19 @@ def may_reveal(principal: Principal, secrets: str | None = None) -> bool:
     its own effective config (every other read, admins' included, is masked) — and not when the
     read asks for `secrets=masked` (the console's and the CLI's displays)."""
     return principal.kind is Kind.TEAM and Scope.SECRETS_READ in principal.scopes and secrets != "masked"
+
+
+def masks_secret_copies(principal: Principal) -> bool:
+    """Are copies of the lineage's secret values masked in the run data this caller records?
+
+    Only for callers that hold plaintext already — a team token with `secrets:read`, the
+    internal token (it can exchange for one) and the named internal callers (the agents that
+    carry the secrets they were given). For a caller without plaintext access a mask would be an
+    oracle (DESIGN §8): it writes a guess and reads back whether it came out as `********`; its
+    data is stored as sent, which discloses nothing it did not already know."""
+    if principal.kind is Kind.TEAM:
+        return Scope.SECRETS_READ in principal.scopes
+    return principal.kind in (Kind.INTERNAL, Kind.NAMED_INTERNAL)
 
 
 def orgs_visible_to(principal: Principal) -> str | None:
@@ -131,7 +196,10 @@ def exchange_scopes(requested: list[str] | None) -> list[str]:
 
 
 def lookup_org(principal: Principal, org_id: str | None, *, issue_token: bool) -> str | None:
-    """The org a routing lookup is confined to (None: any). An org admin's is always its own."""
+    """The org a routing lookup is confined to (None: any). An org admin's is always its own; a
+    named internal caller never gets a token out of it."""
+    if principal.kind is Kind.NAMED_INTERNAL and issue_token:
+        raise Forbidden("issue_token needs the internal service token or the global admin")
     if principal.kind is not Kind.ORG_ADMIN:
         return org_id
     org_id = org_id or principal.org_id
@@ -160,8 +228,16 @@ def may_bind_workspaces(principal: Principal) -> bool:
     return principal.kind is Kind.GLOBAL_ADMIN
 
 
+def node_creation(principal: Principal, node_type: str) -> None:
+    """The compat mount's node route also creates orgs (`node_type: "org"`): the global admin's
+    power alone, as `POST /admin/orgs`. Other node types need what the route's `OrgAdmin` checked."""
+    if node_type == "org":
+        require_global_admin(principal)
+
+
 def run_owner(principal: Principal, org_id: str | None, node_id: str | None) -> tuple[str, str]:
-    """The (org, node) a new run belongs to: the team's own, or what the internal caller names."""
+    """The (org, node) a new run belongs to: the team's own, or what the internal caller (token
+    or named) names."""
     require_run_writer(principal)
     if principal.kind is Kind.TEAM:
         if principal.org_id is None or principal.node_id is None:
@@ -175,7 +251,9 @@ def run_owner(principal: Principal, org_id: str | None, node_id: str | None) -> 
 
 
 def run_reader(principal: Principal, org_id: str | None, node_id: str | None) -> tuple[str, str | None]:
-    """Which runs a principal lists: a team its own node's; the others name what they want."""
+    """Which runs a principal lists: a team its own node's; the others name what they want (the
+    internal token and the global admin at least the org)."""
+    require_run_reader(principal)
     if principal.kind is Kind.TEAM:
         if principal.org_id is None:
             raise RuntimeError("a team principal without its org")
@@ -189,15 +267,14 @@ def run_reader(principal: Principal, org_id: str | None, node_id: str | None) ->
         return org_id, node_id
     if not org_id:
         raise InvalidRequest("org_id is required for this token", path="org_id")
-    if principal.kind is Kind.INTERNAL and not node_id:
-        raise InvalidRequest("team_node_id is required for the internal token", path="team_node_id")
     return org_id, node_id
 
 
 def may_see_run(principal: Principal, org_id: str, node_id: str) -> bool:
     """A run of (org, node): a team sees its own node's, an org admin its org's, the global admin
-    and the internal service every run. (Whether a team's node is still the run's is checked
-    by the runs service: a re-created node id never inherits old runs.)"""
+    and the internal service every run — a named internal caller only to finish it and record its
+    tool calls (its route dependencies let it read nothing). (Whether a team's node is still the
+    run's is checked by the runs service: a re-created node id never inherits old runs.)"""
     if principal.kind is Kind.TEAM:
         return principal.org_id == org_id and principal.node_id == node_id
     if principal.kind is Kind.ORG_ADMIN:

@@ -13,6 +13,7 @@ class Kind(StrEnum):
     ORG_ADMIN = "org_admin"
     TEAM = "team"
     INTERNAL = "internal_service"
+    NAMED_INTERNAL = "named_internal"  # `X-Internal-Service: <name>` from a trusted network (auth.named)
 
 
 class Scope(StrEnum):
@@ -34,6 +35,12 @@ class Principal:
     token_id: uuid.UUID | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     expires_at: datetime | None = field(default=None, compare=False)
+    name: str | None = None  # a named internal caller's name
+
+    @property
+    def is_internal(self) -> bool:
+        """The internal service token or a named internal caller."""
+        return self.kind in (Kind.INTERNAL, Kind.NAMED_INTERNAL)
 
     @property
     def is_admin(self) -> bool:
@@ -46,6 +53,8 @@ class Principal:
             return "admin"
         if self.kind is Kind.INTERNAL:
             return "internal"
+        if self.kind is Kind.NAMED_INTERNAL:
+            return self.name or "named-internal"  # the name is the actor (settings refuse admin/internal)
         if self.kind is Kind.ORG_ADMIN:
             return f"org-admin:{self.org_id}:{self.token_id}"
         return f"team:{self.org_id}/{self.node_id}:{self.token_id}"
@@ -69,6 +78,8 @@ class Principal:
             return [f"org:{self.org_id}:*", "routing:lookup"]
         if self.kind is Kind.INTERNAL:
             return ["routing:lookup", "tokens:exchange", "runs:write", "runs:read", "runs:cleanup"]
+        if self.kind is Kind.NAMED_INTERNAL:
+            return ["routing:lookup", "runs:write", "runs:cleanup"]
         return [f"node:{self.org_id}/{self.node_id}:{scope}" for scope in sorted(self.scopes)]
 
 

@@ -141,6 +141,9 @@ def serve(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=5,
+        # The client address is the raw TCP peer, never rewritten from X-Forwarded-For (uvicorn's
+        # default trusts it from localhost): named internal callers are judged by that address.
+        proxy_headers=False,
     )
 
 

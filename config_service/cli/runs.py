@@ -77,7 +77,7 @@ def cleanup_stale(
         db = _database()
         try:
             async with db.transaction() as session:
-                return await service.cleanup_stale(session, seconds)
+                return await service.cleanup_stale(session, "cli", seconds)  # the audit actor
         finally:
             await db.dispose()
 

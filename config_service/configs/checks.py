@@ -80,6 +80,7 @@ class Draft:
     # a dry run of a planned set of changes (an import): who holds each routing identifier once
     # they are all made; None: the org as it is now
     claims_after: routing.ClaimsAfter | None = None
+    lenient_integrations: bool = False  # the compat mount: unknown integration fields are kept (D10)
     new_own: dict[str, Any] = field(default_factory=dict)  # set by `change_applies`
     size_checked: dict[str, Any] | None = None  # the own config `own_size` measured
     too_large: bool = False  # … and found too large
@@ -175,7 +176,7 @@ async def secrets_sealed(d: Draft) -> Problems:
     try:
         d.new_own, d.endpoints, d.catalog = await sealing.settle_and_seal(
             d.session, d.keys, d.org_id, d.node, d.old_own, d.new_own,
-            from_history=isinstance(d.change, Rollback), dry_run=d.dry_run,
+            from_history=isinstance(d.change, Rollback), dry_run=d.dry_run, lenient=d.lenient_integrations,
         )
     except InvalidConfig as exc:
         return _lock_problems(d, d.new_own) or [exc]

@@ -64,11 +64,13 @@ async def write_response(
     parsed: WriteRequest,
     *,
     own_resource: bool,
+    lenient_integrations: bool = False,
 ) -> Response:
     async with ctx.db.transaction() as session:
         result = await service.write(
             session, ctx.keys, principal, org_id, node_id, parsed.change,
             reason=parsed.reason, precondition=if_match(request, own_resource=own_resource),
+            lenient_integrations=lenient_integrations,
         )
     headers = {"ETag": quoted(str(result.version) if own_resource else result.etag)}
     if parsed.legacy:

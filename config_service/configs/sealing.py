@@ -33,6 +33,7 @@ async def settle_and_seal(
     *,
     from_history: bool,
     dry_run: bool = False,
+    lenient: bool = False,
 ) -> tuple[dict[str, Any], list[tuple[str, str]], dict[str, list[dict[str, Any]]]]:
     """Masks resolved, integration fields checked against the catalog, every new secret sealed.
 
@@ -40,13 +41,14 @@ async def settle_and_seal(
     the write sets and the catalog it was checked against. A rollback's content comes from this
     node's own history, so its envelopes are this node's and are not "forged". `dry_run` seals
     nothing (and creates no key): each new secret becomes a placeholder envelope, masked in views
-    (previews, in read-only transactions)."""
+    (previews, in read-only transactions). `lenient` (the compat mount's writes) keeps integration
+    fields the catalog lacks (`integrations.validation.unknown_field`)."""
     try:
         if not from_history:
             new_own = secret_leaves.settle_incoming(new_own, old_own)
         ids = changed_integrations(old_own, new_own)
         catalog = await integrations.catalog_for(session, ids, for_write=not dry_run) if ids else {}
-        to_seal, endpoints = check_write(old_own, new_own, catalog)
+        to_seal, endpoints = check_write(old_own, new_own, catalog, lenient=lenient)
         requests = secret_leaves.secret_requests(new_own) + to_seal
     except secret_leaves.SecretWriteError as exc:
         raise InvalidConfig(str(exc), path=exc.path) from None

@@ -82,6 +82,13 @@ async def current_etag(session: AsyncSession, keys: ConfigKeys, org_id: str, row
     return etag_of(keys, await keys.prefixes.lineage(session, keys.secrets, org_id, rows))
 
 
+async def lineage_secret_plaintexts(session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str) -> list[str]:
+    """The plaintext of every secret stored on the node's lineage (each level's own, overridden
+    ones too): what agent-run data must not repeat (`runs.masking`). Never send them out."""
+    rows = await _lineage_or_404(session, org_id, node_id)
+    return list((await keys.prefixes.lineage(session, keys.secrets, org_id, rows)).opened.plaintexts.values())
+
+
 async def read_effective(
     session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str, *, reveal_secrets: bool = False
 ) -> EffectiveView:
@@ -153,10 +160,12 @@ async def write(
     *,
     reason: str | None = None,
     precondition: Precondition | None = None,
+    lenient_integrations: bool = False,
 ) -> WriteResult:
     """Apply one change to a node's own config: serialised per node, checked (`configs.checks`,
     the first problem is raised), versioned. Every 412 (`If-Match`, a JSON Patch `test`) names the
-    current validator in the form of `precondition`'s route."""
+    current validator in the form of `precondition`'s route. `lenient_integrations`: the compat
+    mount's writes keep integration fields the catalog lacks."""
     pre = precondition or UNCONDITIONAL
     locked = await repository.lock_for_write(session, org_id, node_id, ancestor_configs=not keys.prefixes.enabled)
     own_row = locked.own
@@ -177,7 +186,8 @@ async def write(
     if pre.tags is not None and not pre.holds(own_row.version, await current_etag()):
         raise await stale(PreconditionFailed("If-Match does not match the current version of this config"))
 
-    draft = Draft(session, keys, principal, org_id, lineage.node, old_own, change, lineage, dry_run=False)
+    draft = Draft(session, keys, principal, org_id, lineage.node, old_own, change, lineage, dry_run=False,
+                  lenient_integrations=lenient_integrations)
     problems, _ = await checks.run(draft, first=True)
     if problems:
         raise await stale(problems[0]) if isinstance(problems[0], PreconditionFailed) else problems[0]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.configs import repository
 from config_service.configs.merge import Layer, effective_config
-from config_service.configs.service import current_etag, missing
+from config_service.configs.service import etag_of, missing
 from config_service.errors import NotFound
 from config_service.keys import ConfigKeys
 from config_service.kit import secret_leaves
@@ -22,19 +22,24 @@ class Snapshot:
     versions: dict[str, int]
     hierarchy: list[str]
     node_uid: uuid.UUID
+    # the plaintext of every secret stored on the lineage, to mask its copies in what a run
+    # reports (`runs.masking`); never sent out, never logged
+    secret_plaintexts: tuple[str, ...] = field(default=(), repr=False)
 
 
 async def current(session: AsyncSession, keys: ConfigKeys, org_id: str, node_id: str) -> Snapshot:
-    """The node's effective etag (as every read's) and its lineage's own-config versions, now."""
+    """The node's effective etag (as every read's), its lineage's own-config versions and its
+    secrets' plaintexts, now."""
     rows = await repository.lineage(session, org_id, node_id)
     if not rows:
         raise await missing(session, org_id, node_id)
-    etag = await current_etag(session, keys, org_id, rows)
+    state = await keys.prefixes.lineage(session, keys.secrets, org_id, rows)
     return Snapshot(
-        etag=etag,
+        etag=etag_of(keys, state),
         versions={r.node_id: r.version for r in rows},
         hierarchy=[r.node_id for r in rows],
         node_uid=rows[-1].node_uid,
+        secret_plaintexts=tuple(state.opened.plaintexts.values()),
     )
 
 

@@ -21,6 +21,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FIELD_KEYS = {"name", "type", "required", "display_name", "description", "secret", "endpoint", "example", "options"}
 
 Catalog = Mapping[str, Sequence[Mapping[str, Any]]]  # integration id → its fields
+# Lenient writes (the compat mount, DESIGN §6): a field the catalog does not know is kept; one
+# whose name says it holds a credential is sealed like a catalog secret, one whose name says where
+# credentials go counts as an endpoint (the credential-redirection rule still applies).
+_SECRET_NAME = re.compile(r"key|secret|token|password|passwd|credential|private", re.IGNORECASE)
+_ENDPOINT_NAME = re.compile(r"(url|uri|endpoint|host|domain)$", re.IGNORECASE)
+
+
+def unknown_field(name: str, value: Any) -> dict[str, Any]:
+    """The field definition a lenient write gives a field its integration's schema lacks."""
+    secret = isinstance(value, str) and _SECRET_NAME.search(name) is not None
+    return {"name": name, "type": "string" if secret else "any", "secret": secret,
+            "endpoint": _ENDPOINT_NAME.search(name) is not None}
 
 
 class IntegrationError(ValueError):
@@ -139,13 +151,14 @@ def changed_integrations(old_own: dict[str, Any], new_own: dict[str, Any]) -> li
 
 
 def check_write(
-    old_own: dict[str, Any], new_own: dict[str, Any], catalog: Catalog
+    old_own: dict[str, Any], new_own: dict[str, Any], catalog: Catalog, *, lenient: bool = False
 ) -> tuple[list[tuple[list[str], str]], list[tuple[str, str]]]:
     """Check every integration field this write sets against its schema.
 
     Returns the plaintexts of catalog `secret` fields to seal (tokens, plaintext) and the
     (integration, field) endpoint fields the write sets. Unknown integrations are open;
     values the write does not change are not judged again (a schema may have changed since).
+    `lenient`: a field the schema lacks is kept (`unknown_field`) instead of refused.
     """
     to_seal: list[tuple[list[str], str]] = []
     endpoints: list[tuple[str, str]] = []
@@ -165,13 +178,17 @@ def check_write(
                 continue
             path = f"{base}/{escape_token(name)}"
             field = by_name.get(name)
+            if field is None and lenient:
+                field = unknown_field(name, field_value)
             if field is None:
                 raise IntegrationError(path,
                     f"{path}: '{integration}' has no field '{name}' (fields: {sorted(by_name)})")
             if field_value is None:
                 continue
             tokens = ["integrations", integration, name]
-            if secret_leaves.is_envelope(field_value):  # restored by a rollback: sealed, so string-like
+            if field["type"] == "any":  # a lenient write's unknown, non-secret field: any JSON value
+                problem = None
+            elif secret_leaves.is_envelope(field_value):  # restored by a rollback: sealed, so string-like
                 problem = None if field["type"] in STRING_TYPES else f"expected {field['type']}, not a secret"
             elif isinstance(field_value, dict) and secret_leaves.SECRET_KEY in field_value:
                 plaintext = secret_leaves.secret_request(field_value, tokens)

@@ -1,6 +1,7 @@
 """ORM tables, one module each. Importing this package registers every table on `Base.metadata`."""
 
 from config_service.models.agent_run import AgentRun
+from config_service.models.agent_tool_call import AgentToolCall
 from config_service.models.audit_event import AuditEvent
 from config_service.models.base import Base
 from config_service.models.integration_schema import IntegrationSchema
@@ -14,6 +15,7 @@ from config_service.models.team_token import TeamToken
 
 __all__ = [
     "AgentRun",
+    "AgentToolCall",
     "AuditEvent",
     "Base",
     "IntegrationSchema",

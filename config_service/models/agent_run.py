@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Index, String, Text, Uuid, text
+from sqlalchemy import DateTime, Float, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +33,17 @@ class AgentRun(Base):
     config_version: Mapped[str | None] = mapped_column(String(128), nullable=True)
     config_versions: Mapped[dict[str, int] | None] = mapped_column(JSONB, nullable=True)
     run_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONB, nullable=True)
+    # issue 11 (migration 20261201_0002): the peer's agents choose the run id and say more about a run
+    client_run_id: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the create body's `run_id`
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)  # sha-256 of the create
+    trigger_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trigger_actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    trigger_channel_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reported_duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)  # the client's figure
+    tool_calls_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    output_summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         Index("idx_agent_runs_org_team", "org_id", "team_node_id"),
@@ -45,4 +56,7 @@ class AgentRun(Base):
             "idempotency_key",
             unique=True,
         ),
+        # run ids chosen by clients are unique across the service (a finish names only the id)
+        Index("uq_agent_runs_client_run_id", "client_run_id", unique=True,
+              postgresql_where=text("client_run_id IS NOT NULL")),
     )

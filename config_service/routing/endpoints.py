@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from config_service.auth import policy
 from config_service.auth.dependencies import Context, Exchanger, OrgAdmin, RoutingCaller
@@ -59,6 +59,19 @@ async def exchange(ctx: Context, principal: Exchanger, body: ExchangeRequest) ->
             session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, body.scopes,
             via="exchange",
         )
+
+
+@admin_router.post("/teams/{node_id}/impersonation-token", status_code=201, response_model=ExchangeResult,
+                   operation_id="impersonation_token_issue")
+async def impersonation_token(
+    ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
+) -> ExchangeResult:
+    """A team token of this node valid for 15 minutes (scopes `config:read secrets:read runs:write`),
+    for an admin of the org to act as the team; audited. No body."""
+    if (await request.body()).strip():
+        raise InvalidRequest("this call takes no body", path="")
+    async with ctx.db.transaction() as session:
+        return await exchanges.impersonate(session, ctx.peppers, principal, org_id, node_id)
 
 
 @admin_router.get("/routing", response_model=ClaimList, operation_id="routing_claims_list")

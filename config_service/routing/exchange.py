@@ -38,3 +38,12 @@ async def exchange(
         session, peppers, principal, node, body, ttl=timedelta(seconds=ttl_seconds),
         audit_details={"via": via, "ttl_seconds": ttl_seconds},
     )
+
+
+async def impersonate(
+    session: AsyncSession, peppers: tokens.Peppers, principal: Principal, org_id: str, node_id: str
+) -> TokenIssued:
+    """A short-lived team token (15 minutes, the default scopes) that an admin of the org asks
+    for to act as one of its teams — what it could also mint with `…/tokens`, but expiring;
+    audited as `token.issued` with `via: impersonation`. The route checked the admin (`OrgAdmin`)."""
+    return await exchange(session, peppers, principal, org_id, node_id, MAX_EXCHANGE_TTL, None, via="impersonation")

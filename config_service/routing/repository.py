@@ -6,7 +6,7 @@ from sqlalchemy import delete, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config_service.models import RoutingKey
+from config_service.models import OrgNode, RoutingKey
 from config_service.routing.keys import Claim
 
 
@@ -97,3 +97,8 @@ async def list_claims(
         query = query.where(tuple_(RoutingKey.key_type, RoutingKey.key_norm) > last)
     query = query.order_by(RoutingKey.key_type, RoutingKey.key_norm).limit(limit)
     return list((await session.execute(query)).scalars())
+
+
+async def node_exists(session: AsyncSession, org_id: str, node_id: str) -> bool:
+    query = select(OrgNode.node_id).where(OrgNode.org_id == org_id, OrgNode.node_id == node_id)
+    return (await session.execute(query)).first() is not None

@@ -256,6 +256,27 @@ async def lookup(
                         tried=tried, ambiguous=None, team_token=None)
 
 
+DEFAULT_TEAM = "default"  # the team an IncidentFox workspace's unrouted channels belong to
+
+
+async def workspace_default(
+    session: AsyncSession, identifiers: dict[str, Any], org_id: str | None, result: LookupResult
+) -> LookupResult:
+    """The peer system's routing fallback, for the compat mount only (docs/DECISIONS.md): when
+    nothing matched and `slack_workspace_id` is bound to an org (the one asked for, if any) that
+    has a team `default`, that team answers, `matched_by: slack_workspace_id`."""
+    workspace = identifiers.get("slack_workspace_id")
+    if result.found or result.ambiguous or not isinstance(workspace, str) or not workspace:
+        return result
+    tried = [*result.tried, "slack_workspace_id"]
+    bound = await repository.holders(session, {(WORKSPACE_LIST, workspace)}, org_id)
+    target = bound[0].org_id if bound else None
+    if target is None or not await repository.node_exists(session, target, DEFAULT_TEAM):
+        return result.model_copy(update={"tried": tried})
+    return LookupResult(found=True, org_id=target, team_node_id=DEFAULT_TEAM, matched_by="slack_workspace_id",
+                        matched_value=workspace, tried=tried, ambiguous=None, team_token=None)
+
+
 CLAIM_KINDS = (*ROUTING_LISTS, WORKSPACE_LIST)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.db.engine import rowcount
-from config_service.models import AgentRun
+from config_service.models import AgentRun, AgentToolCall
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,18 @@ class RunFilter:
 
 
 async def insert_run(session: AsyncSession, values: dict[str, Any]) -> AgentRun | None:
-    """Insert a run; None when its idempotency key was used already (the caller re-reads it)."""
-    statement = insert(AgentRun).values(**values)
-    if values.get("idempotency_key") is not None:
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["org_id", "team_node_id", "idempotency_key"]
-        )
+    """Insert a run; None when its id, client run id or idempotency key is taken already (any
+    unique index: the caller finds the holder)."""
+    statement = insert(AgentRun).values(**values).on_conflict_do_nothing()
     result = await session.execute(statement.returning(AgentRun))
     return result.scalars().first()
+
+
+async def by_client_run_id(session: AsyncSession, client_run_id: str, *, for_update: bool = False) -> AgentRun | None:
+    query = select(AgentRun).where(AgentRun.client_run_id == client_run_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalars().first()
 
 
 async def by_idempotency_key(session: AsyncSession, org_id: str, node_id: str, key: str) -> AgentRun | None:
@@ -73,12 +77,15 @@ async def get(session: AsyncSession, run_id: uuid.UUID, *, for_update: bool = Fa
 
 
 async def finish(session: AsyncSession, run: AgentRun, status: str, output: str | None,
-    metadata: dict | None) -> AgentRun:
+    metadata: dict | None, reported: dict[str, Any]) -> AgentRun:
+    """Finish a running run; `reported` holds what the client said of it (its own duration,
+    tool-call count, confidence, summary, error)."""
     values: dict[str, Any] = {
         "status": status,
         "output": output,
         "completed_at": func.now(),
         "duration_seconds": func.extract("epoch", func.now() - AgentRun.created_at),
+        **reported,
     }
     if metadata is not None:
         values["run_metadata"] = {**(run.run_metadata or {}), **metadata}
@@ -111,7 +118,8 @@ async def stats(session: AsyncSession, flt: RunFilter) -> list[Any]:
     return list((await session.execute(query)).all())
 
 
-async def time_out_stale(session: AsyncSession, max_age_seconds: int, org_id: str | None) -> int:
+async def time_out_stale(session: AsyncSession, max_age_seconds: int, org_id: str | None) -> dict[str, int]:
+    """Runs left running longer than `max_age_seconds` become `timeout`; how many, by org."""
     query = (
         update(AgentRun)
         .where(AgentRun.status == "running")
@@ -121,11 +129,14 @@ async def time_out_stale(session: AsyncSession, max_age_seconds: int, org_id: st
             completed_at=func.now(),
             duration_seconds=func.extract("epoch", func.now() - AgentRun.created_at),
         )
+        .returning(AgentRun.org_id)
     )
     if org_id is not None:
         query = query.where(AgentRun.org_id == org_id)
-    result = await session.execute(query)
-    return rowcount(result)
+    counts: dict[str, int] = {}
+    for (org,) in (await session.execute(query)).all():
+        counts[org] = counts.get(org, 0) + 1
+    return counts
 
 
 async def prune_batch(session: AsyncSession, older_than: datetime, batch: int) -> int:
@@ -138,3 +149,53 @@ async def count_older(session: AsyncSession, older_than: datetime) -> int:
     return (
         await session.execute(select(func.count()).select_from(AgentRun).where(AgentRun.created_at < older_than))
     ).scalar_one()
+
+
+# ---- tool calls -------------------------------------------------------------------------------------
+
+
+async def lock_run(session: AsyncSession, run_id: uuid.UUID) -> None:
+    """Serialise tool-call writes of one run (their sequence numbers follow each other)."""
+    await session.execute(select(AgentRun.id).where(AgentRun.id == run_id).with_for_update())
+
+
+async def tool_call_stats(session: AsyncSession, run_id: uuid.UUID) -> tuple[int, int]:
+    """(how many calls the run has, its highest sequence number or 0)."""
+    row = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.max(AgentToolCall.sequence_number), 0)).where(
+                AgentToolCall.run_id == run_id
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def insert_tool_calls(session: AsyncSession, rows: list[dict[str, Any]]) -> list[AgentToolCall]:
+    """Insert tool calls; one whose client id the run already holds is skipped (not returned)."""
+    if not rows:
+        return []
+    statement = insert(AgentToolCall).values(rows).on_conflict_do_nothing().returning(AgentToolCall)
+    return list((await session.execute(statement)).scalars())
+
+
+async def tool_calls_by_client_ids(session: AsyncSession, run_id: uuid.UUID, ids: list[str]) -> list[AgentToolCall]:
+    query = select(AgentToolCall).where(AgentToolCall.run_id == run_id, AgentToolCall.client_call_id.in_(ids))
+    return list((await session.execute(query)).scalars())
+
+
+async def list_tool_calls(
+    session: AsyncSession, run_id: uuid.UUID, *, limit: int | None, after: tuple[int, uuid.UUID] | None = None
+) -> list[AgentToolCall]:
+    """A run's tool calls in (sequence_number, id) order, after a keyset position."""
+    query = select(AgentToolCall).where(AgentToolCall.run_id == run_id)
+    if after is not None:
+        sequence, call_id = after
+        query = query.where(
+            (AgentToolCall.sequence_number > sequence)
+            | ((AgentToolCall.sequence_number == sequence) & (AgentToolCall.id > call_id))
+        )
+    query = query.order_by(AgentToolCall.sequence_number, AgentToolCall.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.execute(query)).scalars())

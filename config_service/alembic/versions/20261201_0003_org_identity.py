@@ -1,7 +1,7 @@
 """org identity on audit events and tokens (issue 10: a reused org id is another tenant)
 
 Revision ID: 20261201_0003_org_identity
-Revises: 0001
+Revises: 20261201_0002_compat_runs
 Create Date: 2026-12-01 12:00:00
 
 Expand only: three nullable columns, backfilled from the rows that exist. A row belongs to the
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "20261201_0003_org_identity"
-down_revision: str | None = "0001"
+down_revision: str | None = "20261201_0002_compat_runs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

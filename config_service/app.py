@@ -37,6 +37,7 @@ from config_service.live.fastpath import CachedReadFastPath
 from config_service.ops import metrics
 from config_service.ops.logging import access_log
 from config_service.ops.endpoints import router as ops_router
+from config_service.ops.limits import IssueBudget
 from config_service.ops.middleware import RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
 from config_service.routing.endpoints import admin_router as routing_admin_router
@@ -166,16 +167,20 @@ def build_context(settings: Settings) -> AppContext:
         last_used=LastUsedRecorder(),
         admin_token=settings.secret("admin_token"),
         internal_token=settings.secret("internal_service_token"),
+        issuing=IssueBudget.from_settings(settings),
     )
 
 
 def attach_live(ctx: AppContext) -> None:
     """Caches, change feed and watchers (DESIGN §10); LISTEN on a direct connection."""
+    from config_service.live.hub import Hub
+    from config_service.live.quotas import WatcherLimits, WatcherQuotas
     from config_service.live.service import Live
 
     settings = ctx.settings
     listen_url = settings.listen_database_url or settings.database_url
-    ctx.live = Live.create(ctx.db, ctx.keys, listen_url, cache_enabled=settings.cache_enabled)
+    quotas = WatcherQuotas(WatcherLimits.from_settings(settings))
+    ctx.live = Live.create(ctx.db, ctx.keys, listen_url, cache_enabled=settings.cache_enabled, hub=Hub(quotas))
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -7,6 +7,7 @@ from typing import Any
 
 from config_service.configs.service import Keys
 from config_service.db.engine import Database
+from config_service.ops.limits import IssueBudget
 from config_service.settings import Settings
 from config_service.tokens.service import LastUsedRecorder, Peppers
 
@@ -20,4 +21,5 @@ class AppContext:
     last_used: LastUsedRecorder
     admin_token: str
     internal_token: str | None
+    issuing: IssueBudget  # per-org rate of token issuing (ops/limits.py)
     live: Any = None  # config_service.live.service.Live, attached in the lifespan

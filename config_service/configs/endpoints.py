@@ -71,7 +71,7 @@ async def effective_response(
     inm = request.headers.get("if-none-match")
     view = await live.effective(org_id, node_id, reveal=reveal)
     if wait and none_match(inm, view.etag):
-        view = await _long_poll(ctx, org_id, node_id, view, inm, wait, reveal=reveal)
+        view = await _long_poll(ctx, org_id, node_id, view, inm, wait, reveal=reveal, principal=principal)
     headers = {"ETag": quoted(view.etag)}
     if reveal:
         headers["Cache-Control"] = "no-store"
@@ -82,9 +82,12 @@ async def effective_response(
     return Response(content=view.body, media_type="application/json", headers=headers)
 
 
-async def _long_poll(ctx: AppContext, org_id: str, node_id: str, view, inm: str | None, wait: float, *, reveal: bool):
+async def _long_poll(
+    ctx: AppContext, org_id: str, node_id: str, view, inm: str | None, wait: float, *, reveal: bool,
+    principal: Principal | None,
+):
     live = ctx.live
-    watcher = live.hub.register(org_id, node_id, view.hierarchy, None)
+    watcher = live.hub.register(org_id, node_id, view.hierarchy, principal)  # 429 / 503 over the caps
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
@@ -276,7 +279,7 @@ async def get_node_effective(
     ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str, wait: Wait = None
 ) -> Response:
     """The node's effective config (secrets masked); `wait` long-polls as on `/config/me`."""
-    return await effective_response(ctx, request, org_id, node_id, reveal=False, wait=wait)
+    return await effective_response(ctx, request, org_id, node_id, reveal=False, wait=wait, principal=principal)
 
 
 @admin_router.get("/raw", response_model=RawView, operation_id="node_raw")

@@ -29,8 +29,8 @@ class Live:
     fills: Batcher = field(init=False)
 
     @classmethod
-    def create(cls, db: Database, keys: Keys, listen_url: str, *, cache_enabled: bool) -> Live:
-        live = cls(db, keys, EffectiveCache(cache_enabled), TokenCache(cache_enabled), Hub())
+    def create(cls, db: Database, keys: Keys, listen_url: str, *, cache_enabled: bool, hub: Hub | None = None) -> Live:
+        live = cls(db, keys, EffectiveCache(cache_enabled), TokenCache(cache_enabled), hub if hub is not None else Hub())
         live.fills = Batcher(live._fill)
         live.feed = ChangeFeed(db, listen_url, live.apply)
         db.on_commit = live.feed.applied_locally

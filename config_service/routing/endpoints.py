@@ -44,6 +44,7 @@ async def lookup(ctx: Context, principal: AnyPrincipal, body: LookupRequest) -> 
     async with ctx.db.transaction() as session:
         result = await service.lookup(session, body.identifiers, org_id)
         if body.issue_token and result.found:
+            ctx.issuing.take(result.org_id, short_lived=True)  # 429 past the org's short-lived budget
             issued = await exchanges.exchange(
                 session, ctx.peppers, principal, result.org_id, result.team_node_id, MAX_EXCHANGE_TTL, None,
                 via="routing.lookup",
@@ -56,6 +57,8 @@ async def lookup(ctx: Context, principal: AnyPrincipal, body: LookupRequest) -> 
 @router.post("/tokens/exchange", status_code=201, response_model=ExchangeResult, operation_id="token_exchange")
 async def exchange(ctx: Context, principal: AnyPrincipal, body: ExchangeRequest) -> ExchangeResult:
     """A team token valid for at most 15 minutes (default scopes `config:read secrets:read runs:write`)."""
+    policy.require_internal_or_admin(principal)  # first: a caller that may not exchange spends no org's budget
+    ctx.issuing.take(body.org_id, short_lived=True)  # 429 past the org's short-lived budget
     async with ctx.db.transaction() as session:
         return await exchanges.exchange(
             session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, body.scopes,

@@ -224,7 +224,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(CachedReadFastPath)  # inside RequestMiddleware: ids, metrics and logs still apply
-    app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware, max_body_bytes=settings.max_body_bytes, body_timeout=settings.body_timeout_seconds
+    )
     app.include_router(ops_router)
     for router in (
         auth_router,

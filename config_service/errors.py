@@ -46,6 +46,7 @@ HasChildren = _error("HasChildren", 409, "has_children", "Node has children")
 RoutingConflict = _error("RoutingConflict", 409, "routing_conflict", "Routing identifier already claimed")
 RunFinished = _error("RunFinished", 409, "run_finished", "Run already finished")
 SchemaInUse = _error("SchemaInUse", 409, "schema_in_use", "Integration schema in use")
+RequestTimeout = _error("RequestTimeout", 408, "request_timeout", "Request timeout")
 PreconditionFailed = _error("PreconditionFailed", 412, "precondition_failed", "Precondition failed")
 PayloadTooLarge = _error("PayloadTooLarge", 413, "payload_too_large", "Payload too large")
 UnsupportedMediaType = _error(

@@ -60,10 +60,9 @@ def serve(
     migrate: bool = typer.Option(False, "--migrate", help="Apply pending migrations first (always in development)"),
 ) -> None:
     """Serve the HTTP API."""
-    import uvicorn
-
     from config_service.app import create_app
     from config_service.db import migrate as migrations
+    from config_service.ops import server
     from config_service.ops.logging import configure
 
     import psycopg
@@ -109,14 +108,7 @@ def serve(
         typer.echo(f"  Data dir:    {settings.config_service_data_dir.resolve()}")
         typer.echo("")
         sys.stdout.flush()
-    uvicorn.run(
-        create_app(settings),
-        host=bind_host,
-        port=bind_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    server.run(create_app(settings), settings, host=bind_host, port=bind_port)  # uvicorn, guarded: ops/server.py
 
 
 if __name__ == "__main__":

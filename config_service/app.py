@@ -20,6 +20,7 @@ from starlette.responses import Response
 from config_service import __version__
 from config_service.audit.endpoints import router as audit_router
 from config_service.auth.endpoints import router as auth_router
+from config_service.auth.throttle import AuthThrottle
 from config_service.compat.endpoints import router as compat_router
 from config_service.configs.endpoints import admin_router as config_admin_router
 from config_service.configs.endpoints import team_router as config_team_router
@@ -168,6 +169,7 @@ def build_context(settings: Settings) -> AppContext:
         admin_token=settings.secret("admin_token"),
         internal_token=settings.secret("internal_service_token"),
         issuing=IssueBudget.from_settings(settings),
+        auth_throttle=AuthThrottle.from_settings(settings),
     )
 
 

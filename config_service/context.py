@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from config_service.auth.throttle import AuthThrottle
 from config_service.configs.service import Keys
 from config_service.db.engine import Database
 from config_service.ops.limits import IssueBudget
@@ -22,4 +23,5 @@ class AppContext:
     admin_token: str
     internal_token: str | None
     issuing: IssueBudget  # per-org rate of token issuing (ops/limits.py)
+    auth_throttle: AuthThrottle  # failed authentication per client address
     live: Any = None  # config_service.live.service.Live, attached in the lifespan

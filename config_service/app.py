@@ -36,9 +36,9 @@ from config_service.kit.etag import etag_key
 from config_service.live.endpoints import router as live_router
 from config_service.live.fastpath import CachedReadFastPath
 from config_service.ops import metrics
-from config_service.ops.logging import access_log
 from config_service.ops.endpoints import router as ops_router
 from config_service.ops.limits import IssueBudget
+from config_service.ops.logging import access_log
 from config_service.ops.middleware import RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
 from config_service.routing.endpoints import admin_router as routing_admin_router

@@ -88,7 +88,9 @@ def test_export_is_the_listing_in_both_formats_across_pages(org, db):
 
     # filters apply to every page
     filtered = listed(org.admin, org.org_id, action="secrets.read")
-    response = org.admin.get(f"/admin/orgs/{org.org_id}/audit/export", params={"format": "json", "action": "secrets.read"})
+    response = org.admin.get(
+        f"/admin/orgs/{org.org_id}/audit/export", params={"format": "json", "action": "secrets.read"}
+    )
     assert response.content == expected_json(filtered) and len(filtered) == 1234
 
 

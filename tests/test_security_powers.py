@@ -8,7 +8,9 @@ def test_an_admin_minted_secrets_read_token_is_audited_and_so_are_its_reads(org)
     org.add_node("sre")
     org.patch("sre", {"integrations": {"openai": {"api_key": {"$secret": "sk-audited-0000"}}}})
     with org.client(org.admin_token()) as org_admin:
-        issued = org_admin.post(f"/admin/orgs/{org.org_id}/teams/sre/tokens", json={"scopes": ["config:read", "secrets:read"]})
+        issued = org_admin.post(
+            f"/admin/orgs/{org.org_id}/teams/sre/tokens", json={"scopes": ["config:read", "secrets:read"]}
+        )
     assert issued.status_code == 201
     with org.client(issued.json()["token"]) as team:
         read = team.get("/config/me")

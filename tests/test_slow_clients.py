@@ -149,7 +149,7 @@ def test_a_slow_but_steady_body_is_not_cut_off(guarded, server_keys):
     sock.send(head)
     started = time.monotonic()
     # 8 bytes every half timeout: the whole body takes longer than the timeout, each gap less
-    received, closed = drip(sock, body, TIMEOUT / 2, started + len(body) / 8 * TIMEOUT / 2 + HELD, step=8)
+    received, _ = drip(sock, body, TIMEOUT / 2, started + len(body) / 8 * TIMEOUT / 2 + HELD, step=8)
     sock.close()
     assert status_of(received) == 201, received[:300]
 
@@ -230,7 +230,7 @@ def test_an_unread_body_does_not_disturb_the_next_request_on_the_connection(guar
         + b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
     sock.setblocking(False)
-    received, closed = drip(sock, b"", 1, time.monotonic() + HELD)
+    received, _ = drip(sock, b"", 1, time.monotonic() + HELD)
     sock.close()
     statuses = [int(part[:3]) for part in received.split(b"HTTP/1.1 ")[1:] if part[:3].isdigit()]
     assert statuses == [401, 200], received[:500]

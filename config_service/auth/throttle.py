@@ -24,12 +24,15 @@ import re
 import time
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config_service.errors import RateLimited
 from config_service.kit.ids import is_valid_id
 from config_service.ops import metrics
 from config_service.ops.limits import Buckets, retry_after
+
+if TYPE_CHECKING:
+    from config_service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,7 @@ class AuthThrottle:
         self._failed_digests: dict[str, float] = {}  # digest → until when it is known to fail
 
     @classmethod
-    def from_settings(cls, settings: Any) -> AuthThrottle:
+    def from_settings(cls, settings: Settings) -> AuthThrottle:
         return cls(
             limit=settings.auth_failure_limit,
             window_seconds=settings.auth_failure_window_seconds,

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from config_service.auth.principal import Kind, Principal
 from config_service.errors import RateLimited, ServiceUnavailable
 from config_service.ops import metrics
+
+if TYPE_CHECKING:
+    from config_service.settings import Settings
 
 GLOBAL_ADMIN = "global-admin"
 RETRY_AFTER_SECONDS = "30"  # streams end by themselves within 15 minutes; most much sooner
@@ -28,7 +32,7 @@ class WatcherLimits:
     per_global_admin: int = 100
 
     @classmethod
-    def from_settings(cls, settings) -> WatcherLimits:
+    def from_settings(cls, settings: Settings) -> WatcherLimits:
         per_instance = settings.watchers_per_instance
         return cls(
             per_instance=per_instance,

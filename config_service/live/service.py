@@ -30,7 +30,8 @@ class Live:
 
     @classmethod
     def create(cls, db: Database, keys: Keys, listen_url: str, *, cache_enabled: bool, hub: Hub | None = None) -> Live:
-        live = cls(db, keys, EffectiveCache(cache_enabled), TokenCache(cache_enabled), hub if hub is not None else Hub())
+        hub = hub if hub is not None else Hub()
+        live = cls(db, keys, EffectiveCache(cache_enabled), TokenCache(cache_enabled), hub)
         live.fills = Batcher(live._fill)
         live.feed = ChangeFeed(db, listen_url, live.apply)
         db.on_commit = live.feed.applied_locally

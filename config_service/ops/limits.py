@@ -11,9 +11,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from config_service.errors import RateLimited
 from config_service.ops import metrics
+
+if TYPE_CHECKING:
+    from config_service.settings import Settings
 
 
 @dataclass
@@ -27,7 +31,12 @@ class Buckets:
     keys are remembered (full buckets are forgotten first: they carry no information)."""
 
     def __init__(
-        self, capacity: float, per_second: float, *, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+        self,
+        capacity: float,
+        per_second: float,
+        *,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.capacity = float(capacity)
         self.per_second = per_second
@@ -95,7 +104,7 @@ class IssueBudget:
         self.short_lived = short_lived
 
     @classmethod
-    def from_settings(cls, settings) -> IssueBudget:
+    def from_settings(cls, settings: Settings) -> IssueBudget:
         return cls(
             Buckets(settings.token_issue_burst, settings.token_issue_per_minute / 60),
             Buckets(settings.short_lived_token_issue_burst, settings.short_lived_token_issue_per_minute / 60),

@@ -89,13 +89,13 @@ def serve(
     """Serve the HTTP API."""
     import psycopg
     import sqlalchemy.exc
-    import uvicorn
     from pydantic import ValidationError
 
     from config_service import bootstrap
     from config_service.app import create_app
     from config_service.db import migrate as migrations
     from config_service.db.urls import DatabaseUrlError
+    from config_service.ops import server
     from config_service.ops.logging import configure
 
     exit_normally_on_termination()
@@ -134,14 +134,7 @@ def serve(
         typer.echo(f"  Data dir:    {settings.config_service_data_dir.resolve()}")
         typer.echo("")
         sys.stdout.flush()
-    uvicorn.run(
-        create_app(settings),
-        host=bind_host,
-        port=bind_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-    )
+    server.run(create_app(settings), settings, host=bind_host, port=bind_port)  # uvicorn, guarded: ops/server.py
 
 
 def main(argv: list[str] | None = None) -> None:

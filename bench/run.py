@@ -195,6 +195,8 @@ class Bench:
         keys = new_keys()
         base_env = clean_env() | keys | {
             "CONFIG_SERVICE_ENV": "production", "DATABASE_URL": database_url, "LOG_LEVEL": self.log_level,
+            "TOKEN_ISSUE_BURST": str(4 * TEAMS),  # the set-up issues 2 × TEAMS tokens in one org at once
+            "MAX_CONNECTIONS_PER_CLIENT": "10000",  # every load generator here is one client address
         }
         cached = self.server("cached", base_env | {"CACHE_ENABLED": "true"})
         admin = httpx.Client(base_url=cached.api, timeout=30,

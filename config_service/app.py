@@ -22,6 +22,7 @@ from config_service import __version__
 from config_service.audit.endpoints import router as audit_router
 from config_service.auth.endpoints import router as auth_router
 from config_service.auth.named import NamedCallers
+from config_service.auth.throttle import AuthThrottle
 from config_service.compat import mount
 from config_service.compat.endpoints import router as compat_router
 from config_service.configs.endpoints import admin_router as config_admin_router
@@ -39,9 +40,12 @@ from config_service.kit.etag import etag_key
 from config_service.kit.jsondoc import escape_token
 from config_service.live.endpoints import router as live_router
 from config_service.live.fastpath import CachedReadFastPath
+from config_service.live.hub import Hub
+from config_service.live.quotas import WatcherLimits, WatcherQuotas
 from config_service.live.service import Live
 from config_service.ops import metrics
 from config_service.ops.endpoints import router as ops_router
+from config_service.ops.limits import IssueBudget
 from config_service.ops.logging import access_log
 from config_service.ops.middleware import BodyLimit, RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
@@ -196,11 +200,16 @@ def build_context(settings: Settings) -> AppContext:
             settings.secret("token_pepper_previous")),
         keys=keys,
         # caches, change feed and watchers (DESIGN §10); LISTEN on a direct connection
-        live=Live.create(db, keys, settings.listen_database_url or database_url, cache_enabled=settings.cache_enabled),
+        live=Live.create(
+            db, keys, settings.listen_database_url or database_url, cache_enabled=settings.cache_enabled,
+            hub=Hub(WatcherQuotas(WatcherLimits.from_settings(settings))),  # the watcher caps, per org too
+        ),
         last_used=LastUsedRecorder(),
         admin_token=_required(settings.secret("admin_token"), "ADMIN_TOKEN"),
         internal_token=settings.secret("internal_service_token"),
         named_callers=named_callers(settings),
+        issuing=IssueBudget.from_settings(settings),
+        auth_throttle=AuthThrottle.from_settings(settings),
     )
 
 
@@ -263,6 +272,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         # a whole org's document: the one route with a limit of its own (DESIGN §12.4)
         body_limits=[BodyLimit("POST", API_PREFIX + IMPORT_PATH, settings.import_max_bytes)],
+        body_timeout=settings.body_timeout_seconds,  # a stalled body: 408 (slow clients, docs/SECURITY.md)
     )
     app.include_router(ops_router)
     app.include_router(web_router)  # /, /ui, /docs, /redoc: outside /api/v1

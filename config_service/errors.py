@@ -111,6 +111,14 @@ class SchemaInUse(AppError):
     title = "Integration schema in use"
 
 
+class RequestTimeout(AppError):
+    """A request head or body that stopped coming (ops/server.py, ops/middleware.py)."""
+
+    status = 408
+    code = "request_timeout"
+    title = "Request timeout"
+
+
 class PreconditionFailed(AppError):
     status = 412
     code = "precondition_failed"

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -75,12 +76,46 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    # Limits that keep one client or tenant from starving the others (docs/SECURITY.md).
+    watchers_per_instance: int = Field(default=5000, ge=1)
+    watchers_per_org: int | None = Field(default=None, ge=1)  # unset: a quarter of the instance's
+    watchers_per_token: int = Field(default=10, ge=1)
+    watchers_per_global_admin: int = Field(default=100, ge=1)
+    token_issue_per_minute: float = Field(default=60.0, gt=0)
+    token_issue_burst: int = Field(default=60, ge=1)
+    short_lived_token_issue_per_minute: float = Field(default=1200.0, gt=0)
+    short_lived_token_issue_burst: int = Field(default=600, ge=1)
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window_seconds: float = Field(default=10.0, gt=0)
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections_per_client: int = Field(default=100, ge=1)
+
     @field_validator("admin_token", "internal_service_token")
     @classmethod
     def _no_dots(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and "." in value.get_secret_value():
             raise ValueError("must not contain '.' (dots separate the parts of org and team tokens)")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        """A comma- or space-separated list of addresses or CIDRs; trusting everyone is refused,
+        since every client could then choose the address it is throttled under."""
+        if not isinstance(value, str):
+            return value
+        networks = []
+        for item in value.replace(",", " ").split():
+            try:
+                network = ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"'{item}' is not an IP address or CIDR") from None
+            if network.prefixlen == 0:
+                raise ValueError(f"'{item}' would trust every address")
+            networks.append(network)
+        return tuple(networks)
 
     @property
     def is_development(self) -> bool:

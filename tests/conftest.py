@@ -55,12 +55,7 @@ def server_keys() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def server(database_url: str, server_keys: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    env = clean_env() | server_keys | {
-        "CONFIG_SERVICE_ENV": "production",
-        "DATABASE_URL": database_url,
-        "LAST_USED_FLUSH_SECONDS": "0.5",
-        "LOG_LEVEL": "INFO",
-    }
+    env = clean_env() | server_keys | session_server_env(database_url)
     proc = ServerProcess(env=env, log_path=tmp_path_factory.mktemp("server") / "server.log").start()
     yield proc
     proc.stop()
@@ -69,16 +64,25 @@ def server(database_url: str, server_keys: dict[str, str],
 NAMED_CALLERS = "agent,orchestrator,slack-bot,cleanup-job"
 
 
+def session_server_env(database_url: str) -> dict[str, str]:
+    """The settings of the session's servers (the plain one and the named-caller one)."""
+    return {
+        "CONFIG_SERVICE_ENV": "production",
+        "DATABASE_URL": database_url,
+        "LAST_USED_FLUSH_SECONDS": "0.5",
+        # every test speaks from 127.0.0.1 and thousands of them are refused on purpose; the
+        # throttle itself is tested on a server of its own (test_auth_throttle.py)
+        "AUTH_FAILURE_LIMIT": "1000000",
+        "LOG_LEVEL": "INFO",
+    }
+
+
 @pytest.fixture(scope="session")
 def named_server(database_url: str, server_keys: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """A second server on the same database with IncidentFox's named internal callers on (DESIGN
     §4): the test client connects from 127.0.0.1, inside the trusted network."""
-    env = clean_env() | server_keys | {
-        "CONFIG_SERVICE_ENV": "production",
-        "DATABASE_URL": database_url,
-        "LAST_USED_FLUSH_SECONDS": "0.5",
-        "LOG_LEVEL": "INFO",
+    env = clean_env() | server_keys | session_server_env(database_url) | {
         "INTERNAL_SERVICE_NAMES": NAMED_CALLERS,
         "INTERNAL_SERVICE_TRUSTED_NETWORKS": "127.0.0.0/8, ::1/128",
     }

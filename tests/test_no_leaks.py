@@ -20,7 +20,8 @@ from tests.support import ServerProcess, clean_env, new_keys, unique_id
 @pytest.fixture()
 def debug_server(database_url: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, dict[str, str]]]:
     keys = new_keys()
-    env = clean_env() | keys | {"DATABASE_URL": database_url, "LOG_LEVEL": "DEBUG", "LAST_USED_FLUSH_SECONDS": "0.2"}
+    env = clean_env() | keys | {"DATABASE_URL": database_url, "LOG_LEVEL": "DEBUG", "LAST_USED_FLUSH_SECONDS": "0.2",
+                                "AUTH_FAILURE_LIMIT": "1000000"}  # near misses by the dozen, all from one address
     server = ServerProcess(env=env, log_path=tmp_path / "server.log").start()
     yield server, keys
     server.stop()

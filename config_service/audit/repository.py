@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit.schemas import AuditFilter
@@ -66,15 +66,8 @@ def event_statement(
     return raw.Statement(_INSERT_AND_NOTIFY, params, note, cte=_EVENT_CTE, columns=_EVENT_COLUMNS)
 
 
-async def list_events(
-    session: AsyncSession,
-    org_id: str,
-    flt: AuditFilter,
-    *,
-    before_id: int | None = None,
-    limit: int | None = 50,
-) -> list[AuditEvent]:
-    query = select(AuditEvent).where(AuditEvent.org_id == org_id)
+def _filtered(query: Select[Any], org_id: str, flt: AuditFilter, before_id: int | None) -> Select[Any]:
+    query = query.where(AuditEvent.org_id == org_id)
     if flt.incarnation is None:
         raise RuntimeError("an audit read names the incarnation of the org it reads (kit.tenancy)")
     if flt.incarnation != "all":
@@ -91,8 +84,34 @@ async def list_events(
         query = query.where(AuditEvent.at < flt.until)
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
-    query = query.order_by(AuditEvent.id.desc())
+    return query.order_by(AuditEvent.id.desc())
+
+
+async def list_events(
+    session: AsyncSession,
+    org_id: str,
+    flt: AuditFilter,
+    *,
+    before_id: int | None = None,
+    limit: int | None = 50,
+) -> list[AuditEvent]:
+    query = _filtered(select(AuditEvent), org_id, flt, before_id)
     if limit is not None:
         query = query.limit(limit)
     result = await session.execute(query)
     return list(result.scalars())
+
+
+EXPORT_COLUMNS = (
+    AuditEvent.id, AuditEvent.at, AuditEvent.org_id, AuditEvent.org_uid, AuditEvent.actor, AuditEvent.action,
+    AuditEvent.target_type, AuditEvent.target_id, AuditEvent.details,
+)
+
+
+async def event_rows(
+    session: AsyncSession, org_id: str, flt: AuditFilter, *, before_id: int | None, limit: int
+) -> list[Row[Any]]:
+    """A page of events as plain rows. An export reads thousands of pages: ORM objects, which hold
+    reference cycles, would pile up until a full garbage collection instead of going at once."""
+    result = await session.execute(_filtered(select(*EXPORT_COLUMNS), org_id, flt, before_id).limit(limit))
+    return list(result.all())

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config_service.audit import repository
@@ -82,29 +79,3 @@ async def list_events(
     rows, more = paging.page(found, limit)
     next_cursor = paging.event_cursor(rows[-1].id) if more else None
     return AuditPage(items=[_out(row) for row in rows], next_cursor=next_cursor)
-
-
-EXPORT_COLUMNS = ("id", "at", "org_id", "org_uid", "actor", "action", "target_type", "target_id", "details")
-
-
-async def export(
-    session: AsyncSession,
-    org_id: str,
-    fmt: str,
-    flt: AuditFilter,
-) -> tuple[bytes, str]:
-    rows = await repository.list_events(session, org_id, flt, limit=None)
-    items = [_out(row).model_dump(mode="json") for row in rows]
-    if fmt == "json":
-        return orjson.dumps(items), "application/json"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
-    for item in items:
-        writer.writerow(
-            [
-                orjson.dumps(item[col]).decode() if col == "details" else ("" if item[col] is None else item[col])
-                for col in EXPORT_COLUMNS
-            ]
-        )
-    return buffer.getvalue().encode(), "text/csv; charset=utf-8"

@@ -10,6 +10,7 @@ from config_service.auth import policy
 from config_service.auth.named import has_proxy_header
 from config_service.auth.policy import NodeCaller
 from config_service.auth.principal import Kind, Principal, Scope, TeamCaller
+from config_service.auth.throttle import Attempt, plausible
 from config_service.context import AppContext
 from config_service.errors import InvalidRequest, Unauthenticated
 from config_service.kit import tokens as tk
@@ -26,7 +27,14 @@ async def get_context(request: Request) -> AppContext:
 Context = Annotated[AppContext, Depends(get_context)]
 
 
-async def _resolve(ctx: AppContext, token: str) -> Principal | None:
+async def _resolve(ctx: AppContext, token: str, attempt: Attempt) -> Principal | None:
+    dotted = "." in token and len(token) <= 512
+    digest = tk.digest(ctx.peppers.current, token) if dotted else ""
+    if dotted:
+        cached = ctx.live.tokens.get(digest)
+        if cached is not None:  # verified before: no work to throttle
+            return cached
+    attempt.check()  # 429 for an address out of failures, before anything is compared or looked up
     if not token or len(token) > 512:
         return None
     if "." not in token:
@@ -35,15 +43,16 @@ async def _resolve(ctx: AppContext, token: str) -> Principal | None:
         if ctx.internal_token and tk.same(token, ctx.internal_token):
             return Principal(Kind.INTERNAL)
         return None
-    cached = cached_principal(ctx, token)
-    if cached is not None:
-        return cached
+    if not plausible(token) or attempt.throttle.known_to_fail(digest):
+        return None  # no query for a token that cannot be ours or failed a moment ago
     cache = ctx.live.tokens
     generation = cache.generation
     async with ctx.db.transaction() as session:
         principal = await tokens.authenticate(session, ctx.peppers, token)
     if principal is not None:
-        cache.put(tk.digest(ctx.peppers.current, token), principal, principal.expires_at, generation)
+        cache.put(digest, principal, principal.expires_at, generation)
+    else:
+        attempt.throttle.remember_failure(digest)
     return principal
 
 
@@ -53,8 +62,10 @@ def cached_principal(ctx: AppContext, token: str) -> Principal | None:
 
 
 async def get_principal(request: Request) -> Principal:
-    """Who is calling. Expired, revoked, malformed and unknown tokens all get the same 401."""
+    """Who is calling. Expired, revoked, malformed and unknown tokens all get the same 401; an
+    address with too many of those gets 429 (auth/throttle.py)."""
     ctx: AppContext = request.app.state.ctx
+    attempt = ctx.auth_throttle.attempt(request.scope)
     principal: Principal | None = None
     bearer = False
     authorization = request.headers.get("authorization")
@@ -62,12 +73,13 @@ async def get_principal(request: Request) -> Principal:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer":
             bearer = True
-            principal = await _resolve(ctx, token.strip())
+            principal = await _resolve(ctx, token.strip(), attempt)
     # A bearer credential that does not verify is refused, even next to a valid
     # `X-Internal-Service`: one bad credential is never rescued by another.
-    if principal is None and not bearer:
-        internal = request.headers.get("x-internal-service")
-        if internal and ctx.internal_token and tk.same(internal, ctx.internal_token):
+    internal = request.headers.get("x-internal-service")
+    if principal is None and not bearer and internal:
+        attempt.check()
+        if ctx.internal_token and tk.same(internal, ctx.internal_token):
             principal = Principal(Kind.INTERNAL)
         elif internal and ctx.named_callers is not None:
             # opt-in (DESIGN §4): a bare name from a raw TCP peer in a trusted network, no proxy
@@ -78,6 +90,8 @@ async def get_principal(request: Request) -> Principal:
             if name is not None:
                 principal = Principal(Kind.NAMED_INTERNAL, name=name)
     if principal is None:
+        if authorization or internal:
+            attempt.failed()
         raise Unauthenticated(UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
     ctx.last_used.touch(principal)
     request.state.principal = principal

@@ -89,13 +89,13 @@ def serve(
     """Serve the HTTP API."""
     import psycopg
     import sqlalchemy.exc
-    import uvicorn
     from pydantic import ValidationError
 
     from config_service import bootstrap
     from config_service.app import create_app
     from config_service.db import migrate as migrations
     from config_service.db.urls import DatabaseUrlError
+    from config_service.ops import server
     from config_service.ops.logging import configure
 
     exit_normally_on_termination()
@@ -129,22 +129,15 @@ def serve(
     if settings.is_development:
         typer.echo("")
         typer.echo("  Config Service (development)")
+        typer.echo(f"  Console:     http://{bind_host}:{bind_port}/ui/")
         typer.echo(f"  API:         http://{bind_host}:{bind_port}/api/v1   docs: http://{bind_host}:{bind_port}/docs")
         typer.echo(f"  Admin token: {settings.secret('admin_token')}")
         typer.echo(f"  Data dir:    {settings.config_service_data_dir.resolve()}")
         typer.echo("")
         sys.stdout.flush()
-    uvicorn.run(
-        create_app(settings),
-        host=bind_host,
-        port=bind_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-        # The client address is the raw TCP peer, never rewritten from X-Forwarded-For (uvicorn's
-        # default trusts it from localhost): named internal callers are judged by that address.
-        proxy_headers=False,
-    )
+    # uvicorn, guarded (ops/server.py): the client address is always the raw TCP peer (proxy_headers
+    # off), which named internal callers and the auth throttle are judged by
+    server.run(create_app(settings), settings, host=bind_host, port=bind_port)
 
 
 def main(argv: list[str] | None = None) -> None:

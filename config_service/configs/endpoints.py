@@ -275,7 +275,7 @@ async def get_node_effective(
     ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str, wait: Wait = None
 ) -> Response:
     """The node's effective config (secrets masked); `wait` long-polls as on `/config/me`."""
-    return await effective_response(ctx, request, org_id, node_id, reveal=False, wait=wait)
+    return await effective_response(ctx, request, org_id, node_id, reveal=False, wait=wait, principal=principal)
 
 
 @admin_router.get("/raw", response_model=RawView, operation_id="node_raw")

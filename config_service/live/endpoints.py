@@ -35,7 +35,7 @@ async def watch_stream(
 ) -> EventSourceResponse:
     live = ctx.live
     view = await live.effective(org_id, node_id, reveal=reveal)  # 404 before the stream starts
-    watcher = live.hub.register(org_id, node_id, view.hierarchy, principal.token_id)  # 429 / 503 over the caps
+    watcher = live.hub.register(org_id, node_id, view.hierarchy, principal)  # 429 / 503 over the caps
     loop = asyncio.get_running_loop()
     deadline = loop.time() + _lifetime()
 

@@ -6,9 +6,9 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 
-from config_service.errors import RateLimited, ServiceUnavailable
+from config_service.auth.principal import Principal
 from config_service.live.invalidation import Effects
-from config_service.ops import metrics
+from config_service.live.quotas import WatcherQuotas, holder_of
 
 
 @dataclass(eq=False)
@@ -17,6 +17,7 @@ class Watcher:
     node_id: str
     hierarchy: frozenset[str]
     token_id: uuid.UUID | None
+    holder: str | None = None  # what its cap is counted under (live/quotas.py)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     closed: str | None = None  # "revoked" or "gone"
 
@@ -27,25 +28,19 @@ class Watcher:
 
 
 class Hub:
-    def __init__(self, *, per_token: int = 10, per_instance: int = 5000) -> None:
-        self.per_token = per_token
-        self.per_instance = per_instance
+    def __init__(self, quotas: WatcherQuotas | None = None) -> None:
+        self.quotas = quotas or WatcherQuotas()
         self._by_org: dict[str, set[Watcher]] = {}
-        self._per_token: dict[uuid.UUID, int] = {}
-        self._count = 0
 
-    def register(self, org_id: str, node_id: str, hierarchy: list[str] | tuple[str, ...],
-        token_id: uuid.UUID | None) -> Watcher:
-        if self._count >= self.per_instance:
-            raise ServiceUnavailable("this instance has too many watchers; retry shortly", headers={"Retry-After": "5"})
-        if token_id is not None and self._per_token.get(token_id, 0) >= self.per_token:
-            raise RateLimited(f"at most {self.per_token} open watches per token", headers={"Retry-After": "30"})
-        watcher = Watcher(org_id, node_id, frozenset(hierarchy), token_id)
+    def register(
+        self, org_id: str, node_id: str, hierarchy: list[str] | tuple[str, ...], principal: Principal | None
+    ) -> Watcher:
+        """A new watcher of the node, counted against the caps (live/quotas.py: 429 / 503 over them)."""
+        holder = holder_of(principal)
+        self.quotas.admit(org_id, holder)
+        token_id = principal.token_id if principal is not None else None
+        watcher = Watcher(org_id, node_id, frozenset(hierarchy), token_id, holder)
         self._by_org.setdefault(org_id, set()).add(watcher)
-        if token_id is not None:
-            self._per_token[token_id] = self._per_token.get(token_id, 0) + 1
-        self._count += 1
-        metrics.WATCHERS.set(self._count)
         return watcher
 
     def unregister(self, watcher: Watcher) -> None:
@@ -55,14 +50,7 @@ class Hub:
         bucket.discard(watcher)
         if not bucket:
             del self._by_org[watcher.org_id]
-        if watcher.token_id is not None:
-            left = self._per_token.get(watcher.token_id, 1) - 1
-            if left:
-                self._per_token[watcher.token_id] = left
-            else:
-                self._per_token.pop(watcher.token_id, None)
-        self._count -= 1
-        metrics.WATCHERS.set(self._count)
+        self.quotas.release(watcher.org_id, watcher.holder)
 
     def apply(self, effects: Effects) -> None:
         for org_id in effects.stale_orgs:
@@ -83,4 +71,4 @@ class Hub:
                         watcher.close("revoked")
 
     def __len__(self) -> int:
-        return self._count
+        return self.quotas.total

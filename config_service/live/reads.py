@@ -36,7 +36,7 @@ async def effective_response(
         async with ctx.db.transaction() as session:  # only to word the 404: the org, or the node?
             raise await configs.missing(session, org_id, node_id) from None
     if wait and none_match(inm, view.etag):
-        view = await _long_poll(ctx, org_id, node_id, view, inm, wait, reveal=reveal)
+        view = await _long_poll(ctx, org_id, node_id, view, inm, wait, reveal=reveal, principal=principal)
     rendered = render_effective(view.etag, view.body, reveal=reveal, if_none_match=inm)
     if rendered.carries_plaintext and principal is not None:
         await live.note_plaintext_read(principal, view)
@@ -46,10 +46,12 @@ async def effective_response(
 
 
 async def _long_poll(
-    ctx: AppContext, org_id: str, node_id: str, view: CachedView, inm: str | None, wait: float, *, reveal: bool
+    ctx: AppContext, org_id: str, node_id: str, view: CachedView, inm: str | None, wait: float, *, reveal: bool,
+    principal: Principal | None,
 ) -> CachedView:
     live = ctx.live
-    watcher = live.hub.register(org_id, node_id, view.hierarchy, None)
+    # a long poll is a watcher: it counts towards its holder's, its org's and the instance's caps
+    watcher = live.hub.register(org_id, node_id, view.hierarchy, principal)  # 429 / 503 over the caps
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait

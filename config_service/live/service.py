@@ -31,8 +31,11 @@ class Live:
     fills: Batcher[CachedView] = field(init=False)
 
     @classmethod
-    def create(cls, db: Database, keys: ConfigKeys, listen_url: str, *, cache_enabled: bool) -> Live:
-        live = cls(db, keys, EffectiveCache(cache_enabled), TokenCache(cache_enabled), Hub())
+    def create(
+        cls, db: Database, keys: ConfigKeys, listen_url: str, *, cache_enabled: bool, hub: Hub | None = None
+    ) -> Live:
+        hub = hub if hub is not None else Hub()  # the watcher caps: live/quotas.py
+        live = cls(db, keys, EffectiveCache(cache_enabled), TokenCache(cache_enabled), hub)
         live.fills = Batcher(live._fill)
         live.feed = ChangeFeed(db, listen_url, live.apply)
         db.on_commit = live.feed.applied_locally

@@ -26,3 +26,15 @@ DB_STATEMENTS = Histogram(
     "config_service_db_statements_per_request", "SQL statements run by one request, by route template",
     ["method", "route"], buckets=(0, 1, 2, 3, 5, 8, 13, 21, 50), registry=REGISTRY,
 )
+# Refusals by the limits of docs/SECURITY.md. Labels are fixed reasons: never an org, a token or an address.
+WATCHERS_REFUSED = Counter(
+    "config_service_watchers_refused_total", "Watches and long polls refused at a cap, by cap", ["cap"],
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "config_service_rate_limited_total", "Requests refused by a rate limit, by limit", ["limit"], registry=REGISTRY,
+)
+CONNECTIONS_CLOSED = Counter(
+    "config_service_connections_closed_total", "Connections closed by the server's guards, by reason", ["reason"],
+    registry=REGISTRY,
+)

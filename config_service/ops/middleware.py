@@ -1,7 +1,9 @@
-"""Pure ASGI middleware: request id, access log, metrics by route template, body-size limit."""
+"""Pure ASGI middleware: request id, access log, metrics by route template, body-size limit and
+body-read timeout (`BODY_TIMEOUT_SECONDS`: a body that stops coming is answered 408)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -13,14 +15,14 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config_service.db import statements
-from config_service.errors import AppError, PayloadTooLarge
+from config_service.errors import AppError, PayloadTooLarge, RequestTimeout
 from config_service.ops import metrics
 from config_service.ops.logging import access_log, request_id
 
 log = logging.getLogger("config_service.access")
 
 
-def _problem(error: PayloadTooLarge) -> bytes:
+def _problem(error: AppError) -> bytes:
     return orjson.dumps(error.body())
 
 
@@ -69,10 +71,17 @@ class BodyLimit:
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_limits: Sequence[BodyLimit] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_limits: Sequence[BodyLimit] = (),
+        body_timeout: float | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_limits = tuple(body_limits)
+        self.body_timeout = body_timeout  # longest wait for the next part of an unfinished body
         self._children: dict[tuple[str, str, int], tuple] = {}
 
     def body_limit(self, scope: Scope) -> int:
@@ -110,20 +119,51 @@ class RequestMiddleware:
             return
 
         received = 0
+        body_done = self.body_timeout is None
+        timed_out = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:
+                message = await receive()
+            else:
+                try:
+                    message = await asyncio.wait_for(receive(), self.body_timeout)
+                except TimeoutError:
+                    await body_timed_out()
+                    raise RequestTimeout(f"the request body stalled for {self.body_timeout:g} s") from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = body_done or not message.get("more_body", False)
                 if received > limit:
                     raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+            else:
+                body_done = True
             return message
 
         status_sent = False
 
+        async def body_timed_out() -> None:
+            """Answer 408 and close, whatever the route does with the error raised next (a route
+            whose body the framework parses would turn it into a 400): what it sends is dropped."""
+            nonlocal status, status_sent, timed_out
+            timed_out = True
+            metrics.CONNECTIONS_CLOSED.labels("body_timeout").inc()
+            if status_sent:
+                return
+            status, status_sent = 408, True
+            body = _problem(RequestTimeout(f"the request body stalled for {self.body_timeout:g} s"))
+            await send({
+                "type": "http.response.start", "status": 408,
+                "headers": [(b"content-type", b"application/problem+json"), (b"x-request-id", rid.encode()),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
+            })
+            await send({"type": "http.response.body", "body": body})
+
         async def tracking_send(message: Message) -> None:
             nonlocal status, status_sent
+            if timed_out:
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 status_sent = True
@@ -135,6 +175,8 @@ class RequestMiddleware:
         try:
             await self.app(scope, limited_receive, tracking_send)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: answer, log once, keep the connection
+            if timed_out:
+                return  # answered 408 already; `finally` still counts and logs it
             if status_sent:
                 raise
             log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__))

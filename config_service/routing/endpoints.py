@@ -41,6 +41,7 @@ async def lookup(ctx: Context, principal: RoutingCaller, body: LookupRequest) ->
     async with ctx.db.transaction() as session:
         result = await service.lookup(session, body.identifiers, org_id)
         if body.issue_token and result.found and result.org_id is not None and result.team_node_id is not None:
+            ctx.issuing.take(result.org_id, short_lived=True)  # 429 past the org's short-lived budget
             issued = await exchanges.exchange(
                 session, ctx.peppers, principal, result.org_id, result.team_node_id, MAX_EXCHANGE_TTL, None,
                 via="routing.lookup",
@@ -53,7 +54,10 @@ async def lookup(ctx: Context, principal: RoutingCaller, body: LookupRequest) ->
 @router.post("/tokens/exchange", status_code=201, response_model=ExchangeResult, operation_id="token_exchange")
 async def exchange(ctx: Context, principal: Exchanger, body: ExchangeRequest) -> ExchangeResult:
     """A team token valid for at most 15 minutes (default scopes `config:read secrets:read runs:write`).
-    It never has `config:write`: asking for it is 422 naming the scope."""
+    It never has `config:write`: asking for it is 422 naming the scope. 429 `rate_limited` past the org's
+    budget of short-lived tokens (`SHORT_LIVED_TOKEN_ISSUE_PER_MINUTE`)."""
+    # `Exchanger` decided first: a caller that may not exchange spends no org's budget
+    ctx.issuing.take(body.org_id, short_lived=True)
     async with ctx.db.transaction() as session:
         return await exchanges.exchange(
             session, ctx.peppers, principal, body.org_id, body.team_node_id, body.ttl_seconds, body.scopes,
@@ -70,6 +74,7 @@ async def impersonation_token(
     for an admin of the org to act as the team; audited. No body."""
     if (await request.body()).strip():
         raise InvalidRequest("this call takes no body", path="")
+    ctx.issuing.take(org_id, short_lived=True)  # 429 past the org's short-lived budget
     async with ctx.db.transaction() as session:
         return await exchanges.impersonate(session, ctx.peppers, principal, org_id, node_id)
 

@@ -25,7 +25,9 @@ async def issue_team_token(
     ctx: Context, principal: OrgAdmin, org_id: str, node_id: str, body: Annotated[TokenCreate | None, Body()] = None
 ) -> TokenIssued:
     """Issue a team token. The token is in this response only. Default scopes:
-    `config:read secrets:read runs:write`; `config:write` only when asked for. The body may be omitted."""
+    `config:read secrets:read runs:write`; `config:write` only when asked for. The body may be omitted.
+    429 `rate_limited` past the org's budget of issued tokens (`TOKEN_ISSUE_PER_MINUTE`)."""
+    ctx.issuing.take(org_id, short_lived=False)
     async with ctx.db.transaction() as session:
         node = await orgs.hold_node(session, org_id, node_id)
         return await service.issue_team_token(session, ctx.peppers, principal, node, body or TokenCreate())
@@ -75,7 +77,9 @@ async def revoke_team_token(ctx: Context, principal: OrgAdmin, org_id: str, node
 async def issue_admin_token(
     ctx: Context, principal: GlobalAdmin, org_id: str, body: Annotated[AdminTokenCreate | None, Body()] = None
 ) -> TokenIssued:
-    """Issue an org-admin token (global admin only). The body may be omitted."""
+    """Issue an org-admin token (global admin only). The body may be omitted. Counts towards the
+    org's budget of issued tokens, as team tokens do."""
+    ctx.issuing.take(org_id, short_lived=False)
     async with ctx.db.transaction() as session:
         org = await orgs.hold_node(session, org_id, org_id)
         return await service.issue_admin_token(session, ctx.peppers, principal, org, body or AdminTokenCreate())

@@ -106,6 +106,8 @@ def test_apply_json_from_stdin_prints_the_applied_answer(cli, org, make_org):
     build(org)
     yaml_text = cli.ok("export", "--org", org.org_id).stdout
     target = make_org("stdin")
+    asks = cli.run("import", "-", "--apply", "--org", target.org_id, input=yaml_text)
+    assert asks.returncode == 2 and "add --yes" in asks.stderr  # stdin holds the document, not an answer
     result = cli.ok("import", "-", "--apply", "--yes", "--json", "--org", target.org_id, input=yaml_text)
     answer = json.loads(result.stdout)  # stdout: the API's answer alone; the plan went to stderr
     assert set(answer) == {"based_on", "changes", "needs_secret", "errors", "kept", "new_based_on"}

@@ -117,6 +117,8 @@ def import_(
 ) -> None:
     if plan == apply:
         raise CliError("give --plan (show what the import would change) or --apply (apply it)")
+    if apply and file == "-" and not yes:
+        raise CliError("the document comes from standard input, so the confirmation cannot: add --yes")
     if reason is not None:
         try:
             reason_header(reason)

@@ -119,6 +119,14 @@ class RequestTimeout(AppError):
     title = "Request timeout"
 
 
+class RequestHeaderTooLarge(AppError):
+    """A request head larger than the server reads (ops/server.py)."""
+
+    status = 431
+    code = "request_header_too_large"
+    title = "Request head too large"
+
+
 class PreconditionFailed(AppError):
     status = 412
     code = "precondition_failed"

@@ -73,9 +73,29 @@ def test_documents_json_or_yaml_objects_only():
     (409, "routing_conflict", errors.RoutingConflict), (422, "idempotency_mismatch", errors.IdempotencyMismatch),
     (422, None, errors.Unprocessable), (404, "locked_path", errors.NotFound), (418, None, errors.ApiError),
     (503, None, errors.ServiceUnavailable), (500, None, errors.ServerError), (429, "rate_limited", errors.RateLimited),
+    (422, "import_refused", errors.ImportRefused), (428, "precondition_required", errors.PreconditionRequired),
 ])
 def test_error_classes(status, code, cls):
     assert errors.class_for(status, code) is cls
+
+
+def test_every_problem_code_of_the_server_has_its_class():
+    from config_service import errors as server
+
+    codes = {(cls.status, cls.code) for cls in vars(server).values()
+             if isinstance(cls, type) and issubclass(cls, server.AppError) and cls is not server.AppError}
+    assert ("import_refused", 422) in {(code, status) for status, code in codes}
+    for status, code in codes:
+        assert errors.class_for(status, code).default_code == code, code
+
+
+def test_import_refused_carries_the_plans_errors():
+    body = b'{"code": "import_refused", "detail": "the import has 1 error", "based_on": "abc", "errors": [' \
+           b'{"node_id": "sre", "code": "locked_path", "detail": "locked", "path": "/model", "holder": null}]}'
+    refused = errors.from_response(422, {}, body)
+    assert isinstance(refused, errors.ImportRefused) and refused.based_on == "abc"
+    assert [(e.node_id, e.code, e.path) for e in refused.errors] == [("sre", "locked_path", "/model")]
+    assert errors.ImportRefused(422, "import_refused", "x").errors == []
 
 
 def test_retry_after_forms():

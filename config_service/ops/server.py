@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from config_service.errors import AppError, RateLimited, RequestTimeout
+from config_service.errors import AppError, RateLimited, RequestHeaderTooLarge, RequestTimeout
 from config_service.ops import metrics
 
 log = logging.getLogger(__name__)
@@ -68,12 +68,6 @@ def _problem_response(error: AppError) -> bytes:
         *(f"{name.lower()}: {value}" for name, value in error.headers.items()),
     ]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-class HeadTooLarge(AppError):
-    status = 431
-    code = "request_header_too_large"
-    title = "Request head too large"
 
 
 class _HeadTooLargeSignal(Exception):
@@ -151,7 +145,7 @@ class GuardedConnection:
 
     def send_400_response(self, msg: str) -> None:
         if self._head_refused:  # the parser stopped because the head was too large
-            self._refuse("head_too_large", HeadTooLarge(f"the request head exceeds {MAX_HEAD_BYTES} bytes"))
+            self._refuse("head_too_large", RequestHeaderTooLarge(f"the request head exceeds {MAX_HEAD_BYTES} bytes"))
             return
         super().send_400_response(msg)  # type: ignore[misc]
 

@@ -20,6 +20,7 @@ from config_service_client.errors import (
     Forbidden,
     HasChildren,
     IdempotencyMismatch,
+    ImportRefused,
     InsufficientScope,
     InvalidConfig,
     InvalidJson,
@@ -31,6 +32,8 @@ from config_service_client.errors import (
     PreconditionFailed,
     PreconditionRequired,
     RateLimited,
+    RequestHeaderTooLarge,
+    RequestTimeout,
     RoutingConflict,
     RunFinished,
     SchemaInUse,
@@ -44,15 +47,16 @@ from config_service_client.errors import (
     WatchGone,
     WatchRevoked,
 )
-from config_service_client.models import EffectiveConfig
+from config_service_client.models import AppliedImport, EffectiveConfig, ImportPlan, OrgExport
 from config_service_client.runs import RunHandle
 
 __all__ = [
-    "__version__", "AsyncClient", "Call", "Client", "EffectiveConfig", "RunHandle",
-    "ApiError", "BadRequest", "ConfigServiceError", "Conflict", "ConnectionFailed", "Cycle", "Forbidden",
-    "HasChildren", "IdempotencyMismatch", "InsufficientScope", "InvalidConfig", "InvalidJson", "InvalidRequest",
-    "LockedPath", "MethodNotAllowed", "NotFound", "PayloadTooLarge", "PreconditionFailed", "PreconditionRequired",
-    "RateLimited", "RoutingConflict", "RunFinished", "SchemaInUse", "SecretRebindRequired", "ServerError",
-    "ServiceUnavailable", "Unauthenticated", "Unprocessable", "UnsupportedMediaType", "WatchClosed", "WatchGone",
-    "WatchRevoked",
+    "__version__", "AppliedImport", "AsyncClient", "Call", "Client", "EffectiveConfig", "ImportPlan", "OrgExport",
+    "RunHandle", "ApiError", "BadRequest", "ConfigServiceError", "Conflict", "ConnectionFailed", "Cycle", "Forbidden",
+    "HasChildren", "IdempotencyMismatch", "ImportRefused", "InsufficientScope", "InvalidConfig", "InvalidJson",
+    "InvalidRequest", "LockedPath", "MethodNotAllowed", "NotFound", "PayloadTooLarge", "PreconditionFailed",
+    "PreconditionRequired", "RateLimited", "RequestHeaderTooLarge", "RequestTimeout", "RoutingConflict", "RunFinished",
+    "SchemaInUse", "SecretRebindRequired",
+    "ServerError", "ServiceUnavailable", "Unauthenticated", "Unprocessable", "UnsupportedMediaType", "WatchClosed",
+    "WatchGone", "WatchRevoked",
 ]

@@ -60,10 +60,13 @@ class Core:
     def request(self, call: Call[Any]) -> dict[str, Any]:
         """The arguments of `httpx.Client.request` for one attempt of `call`."""
         headers = {**self.headers(), **call.headers}
-        if call.text:
+        if (call.text or call.raw) and "Accept" not in call.headers:
             headers["Accept"] = "*/*"
         content: bytes | None = None
-        if call.body is not NO_BODY:
+        if isinstance(call.body, bytes):
+            headers["Content-Type"] = call.content_type
+            content = call.body
+        elif call.body is not NO_BODY:
             headers["Content-Type"] = call.content_type
             content = json.dumps(call.body, separators=(",", ":"), allow_nan=False).encode()
         params = call.query()
@@ -116,6 +119,8 @@ class Core:
                 if stale is not None:
                     return stale  # type: ignore[return-value]
             raise errors.from_response(status, response.headers, response.content, response.reason_phrase)
+        if call.raw:
+            return call.parse(response.content)
         if call.text:
             return call.parse(response.text)
         if not response.content:

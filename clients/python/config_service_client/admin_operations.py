@@ -1,5 +1,5 @@
 """Admin operations (org admin within its org, global admin anywhere): orgs, nodes, any node's
-config, locks, tokens, audit, routing claims. Built as `Call`s like `operations`."""
+config, locks, tokens, audit, routing claims, config as code. Built as `Call`s like `operations`."""
 
 from __future__ import annotations
 
@@ -19,10 +19,15 @@ from config_service_client.calls import (
     nothing,
     path,
     preview_call,
+    quote_etag,
+    reason_header,
     rollback_call,
 )
 
 Changes = Mapping[str, Any] | list[Any]
+Document = Mapping[str, Any] | str | bytes | m.OrgExport
+JSON_MEDIA = "application/json"
+YAML_MEDIA = "application/yaml"
 
 
 def _node(org_id: str, node_id: str, *rest: Any) -> str:
@@ -255,3 +260,75 @@ def routing_claims(
     """Every routing claim of the org (`kind`, `value`, `node_id`), by kind then value."""
     return get(_org(org_id, "routing"), model(m.RoutingClaimPage), node_id=node_id, kind=kind, limit=limit,
                cursor=cursor)
+
+
+# ---- config as code (DESIGN §12.4) --------------------------------------------------------
+
+
+def export_org(
+    org_id: str, *, format: Literal["json", "yaml"] = "json"  # noqa: A002 - what the caller picks
+) -> Call[m.OrgExport]:
+    """The org as one document: every node (parents first), its own config and locked paths.
+    `OrgExport.content` is the server's bytes (byte-identical for one state); `.document` the
+    parsed JSON. Not a backup of secrets: they leave only as masks, and deleting an org destroys
+    its data key, so its secrets cannot come back from a file."""
+    if format not in ("json", "yaml"):
+        raise ValueError("format is 'json' or 'yaml'")
+    kind: Literal["json", "yaml"] = format
+
+    def parse(content: bytes) -> m.OrgExport:
+        return m.OrgExport(kind, content)
+
+    return Call("GET", _org(org_id, "export"), parse, headers={"Accept": YAML_MEDIA if kind == "yaml" else JSON_MEDIA},
+                retry_safe=True, raw=True)
+
+
+def plan_import(
+    org_id: str, document: Document, *, prune: bool = False, content_type: str | None = None
+) -> Call[m.ImportPlan]:
+    """Dry run of an import: per node create / update / move / delete (with `prune`) /
+    unchanged, with its diff and lock changes; `needs_secret`; `errors`. Writes nothing.
+
+    `document`: a mapping (sent as JSON), an `OrgExport` (as exported, e.g. from another org:
+    promotion), or the text / bytes of a file — sent unchanged, as `content_type`, by default
+    JSON when it starts with `{` and YAML otherwise."""
+    body, media = _document_body(document, content_type)
+    return Call("POST", _org(org_id, "import"), model(m.ImportPlan), params={"dry_run": True, "prune": prune or None},
+                body=body, content_type=media, retry_safe=True)
+
+
+def apply_import(
+    org_id: str, document: Document, *, if_match: str, prune: bool = False, reason: str | None = None,
+    content_type: str | None = None,
+) -> Call[m.AppliedImport]:
+    """Apply an import in one transaction, all or nothing. `if_match`: the plan's `based_on`
+    (412 `PreconditionFailed` when the org changed since; `"*"` applies blind). A plan with
+    errors raises `ImportRefused` (its `errors`), and nothing is written. `reason` goes to every
+    version and audit event (printable ASCII: it travels in a header). Retried only with a
+    `based_on`: a second attempt after a lost answer cannot apply twice (it answers 412)."""
+    body, media = _document_body(document, content_type)
+    headers = {"If-Match": quote_etag(if_match)}
+    if reason is not None:
+        headers["X-Change-Reason"] = reason_header(reason)
+    return Call("POST", _org(org_id, "import"), model(m.AppliedImport), params={"prune": prune or None}, body=body,
+                content_type=media, headers=headers, retry_safe=if_match.strip() != "*")
+
+
+def _document_body(document: Document, content_type: str | None) -> tuple[Any, str]:
+    """What to send for a document, and its Content-Type."""
+    if isinstance(document, m.OrgExport):
+        return document.content, content_type or document.media_type
+    if isinstance(document, str | bytes):
+        content = document.encode("utf-8") if isinstance(document, str) else document
+        return content, content_type or _sniffed(content)
+    if isinstance(document, Mapping):
+        if content_type not in (None, JSON_MEDIA):
+            raise ValueError("a mapping is sent as JSON; give YAML as text or bytes")
+        return dict(document), JSON_MEDIA
+    raise TypeError("a document is a mapping, an OrgExport, or the text or bytes of a file")
+
+
+def _sniffed(content: bytes) -> str:
+    start = content.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return JSON_MEDIA if start.startswith(b"{") else YAML_MEDIA
+

@@ -203,3 +203,6 @@ class AsyncClient:
     audit = _op(admin.audit)
     export_audit = _op(admin.export_audit)
     routing_claims = _op(admin.routing_claims)
+    export_org = _op(admin.export_org)
+    plan_import = _op(admin.plan_import)
+    apply_import = _op(admin.apply_import)

@@ -25,9 +25,9 @@ JSON_PATCH = "application/json-patch+json"
 class Call(Generic[T]):
     method: str
     path: str  # below /api/v1
-    parse: Callable[[Any], T]  # from the decoded JSON (or text with `text=True`; None for 204)
+    parse: Callable[[Any], T]  # from the decoded JSON (text with `text=True`, bytes with `raw=True`; None for 204)
     params: Mapping[str, Any] = field(default_factory=dict)
-    body: Any = NO_BODY
+    body: Any = NO_BODY  # JSON-encoded, except `bytes`: sent as they are (a YAML document)
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
     # Safe to send twice: reads, dry runs, writes conditioned by If-Match, keyed run creations.
@@ -36,6 +36,7 @@ class Call(Generic[T]):
     # The caller's own effective config (unmasked): feeds the last-known-good file and falls back to it.
     own_effective: bool = False
     text: bool = False
+    raw: bool = False  # the answer's bytes as sent (an export: what is written to a file must be the server's)
 
     def query(self) -> dict[str, str]:
         return {k: _param(v) for k, v in self.params.items() if v is not None}
@@ -76,6 +77,14 @@ def write_headers(if_match: str | None, extra: Mapping[str, str] | None = None) 
     if if_match is not None:
         headers["If-Match"] = quote_etag(if_match)
     return headers
+
+
+def reason_header(reason: str) -> str:
+    """A reason sent as `X-Change-Reason`: a header carries printable ASCII only (anything else
+    would arrive garbled, or not be sent at all), so other text is refused before sending."""
+    if not (reason.isascii() and reason.isprintable()):
+        raise ValueError("a reason sent in the X-Change-Reason header must be printable ASCII")
+    return reason
 
 
 def quote_etag(tag: str) -> str:

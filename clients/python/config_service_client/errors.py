@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from config_service_client.models import PlanError
+
 
 class ConfigServiceError(Exception):
     """Base of every exception this SDK raises."""
@@ -117,6 +119,18 @@ class PreconditionFailed(ApiError):
     default_code = "precondition_failed"
 
 
+class RequestTimeout(ApiError):
+    """The request's body (or head) did not arrive in time; the server closed the connection."""
+
+    status_code = 408
+    default_code = "request_timeout"
+
+
+class RequestHeaderTooLarge(ApiError):
+    status_code = 431
+    default_code = "request_header_too_large"
+
+
 class PayloadTooLarge(ApiError):
     status_code = 413
     default_code = "payload_too_large"
@@ -145,6 +159,24 @@ class IdempotencyMismatch(Unprocessable):
 
 class SecretRebindRequired(Unprocessable):
     default_code = "secret_rebind_required"
+
+
+class ImportRefused(Unprocessable):
+    """An import whose plan has errors: nothing was written. `errors` lists them (`PlanError`s,
+    each with its node), `based_on` the org state they were found in."""
+
+    default_code = "import_refused"
+
+    @property
+    def errors(self) -> list[PlanError]:
+        found = self.problem.get("errors")
+        items = found if isinstance(found, list) else []
+        return [PlanError.from_api(item) for item in items if isinstance(item, dict)]
+
+    @property
+    def based_on(self) -> str | None:
+        value = self.problem.get("based_on")
+        return value if isinstance(value, str) else None
 
 
 class PreconditionRequired(ApiError):
@@ -187,9 +219,10 @@ class WatchGone(WatchClosed):
 
 _CLASSES: list[type[ApiError]] = [
     BadRequest, InvalidJson, Unauthenticated, Forbidden, InsufficientScope, LockedPath, NotFound, MethodNotAllowed,
-    Conflict, Cycle, HasChildren, RoutingConflict, RunFinished, SchemaInUse, PreconditionFailed, PayloadTooLarge,
+    Conflict, Cycle, HasChildren, RoutingConflict, RunFinished, SchemaInUse, PreconditionFailed, RequestTimeout,
+    PayloadTooLarge, RequestHeaderTooLarge,
     UnsupportedMediaType, Unprocessable, InvalidConfig, InvalidRequest, IdempotencyMismatch, SecretRebindRequired,
-    PreconditionRequired, RateLimited, ServiceUnavailable,
+    ImportRefused, PreconditionRequired, RateLimited, ServiceUnavailable,
 ]
 BY_CODE: dict[str, type[ApiError]] = {cls.default_code: cls for cls in _CLASSES if cls.default_code != "http_error"}
 BY_STATUS: dict[int, type[ApiError]] = {

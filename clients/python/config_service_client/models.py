@@ -1,4 +1,4 @@
-"""Typed results: the API's response shapes (DESIGN §7–§10).
+"""Typed results: the API's response shapes (DESIGN §7–§10, §12.4).
 
 Every model ignores fields it does not know, so a newer server never breaks an older SDK.
 `api_json` keeps the JSON exactly as the server sent it (the CLI's `--json` prints it).
@@ -6,6 +6,8 @@ Every model ignores fields it does not know, so a newer server never breaks an o
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -384,3 +386,86 @@ class IntegrationHealth(ApiModel):
 
 class HealthReport(ApiModel):
     integrations: dict[str, IntegrationHealth]
+
+
+# ---- config as code (DESIGN §12.4) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgExport:
+    """An org's document as the server sent it: `content` holds its exact bytes (write them to a
+    file as they are: two exports of one state are byte-identical), `document` the parsed form.
+    The SDK carries no YAML parser, so `document` is for a JSON export only; a YAML export is
+    text (`text`) for git, or for your own YAML reader."""
+
+    format: Literal["json", "yaml"]
+    content: bytes
+
+    @property
+    def media_type(self) -> str:
+        return "application/yaml" if self.format == "yaml" else "application/json"
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8")
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The parsed document (`{format, org, nodes}`) of a JSON export; ValueError for YAML."""
+        if self.format != "json":
+            raise ValueError("a YAML export is text: export with format='json' for the parsed document")
+        parsed: dict[str, Any] = json.loads(self.content)
+        return parsed
+
+
+class LockChanges(ApiModel):
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+
+
+class PlanChange(ApiModel):
+    """One node's change: `action` is create, update, move, delete or unchanged (a plain string,
+    so that an action a newer server adds still reads); `diff` is RFC 6902 over its own config."""
+
+    node_id: str
+    action: str
+    diff: list[dict[str, Any]] = Field(default_factory=list)
+    locks: LockChanges = Field(default_factory=LockChanges)
+
+
+class SecretNeeded(ApiModel):
+    """A masked secret the target org lacks: the path stays unset until it is written."""
+
+    node_id: str
+    path: str
+
+
+class PlanError(PreviewError):
+    """What a write would refuse (a preview error) and the node it is about."""
+
+    node_id: str
+
+
+class ImportPlan(ApiModel):
+    """`plan_import`'s answer. `based_on` names the org state it was made against: apply with it
+    as `if_match`. A plan with `errors` would be refused as a whole."""
+
+    based_on: str
+    changes: list[PlanChange]
+    needs_secret: list[SecretNeeded] = Field(default_factory=list)
+    errors: list[PlanError] = Field(default_factory=list)
+    kept: list[str] = Field(default_factory=list)
+
+    @property
+    def pending(self) -> list[PlanChange]:
+        """The changes that would write something (every action but `unchanged`)."""
+        return [change for change in self.changes if change.action != "unchanged"]
+
+    def count(self, action: str) -> int:
+        return sum(1 for change in self.changes if change.action == action)
+
+
+class AppliedImport(ImportPlan):
+    """`apply_import`'s answer: the plan that was applied, and the org's `new_based_on`."""
+
+    new_based_on: str

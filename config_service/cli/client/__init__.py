@@ -8,9 +8,21 @@ from __future__ import annotations
 
 import typer
 
-from config_service.cli.client import audit, auth, configs, integrations, locks, nodes, orgs, routing, runs, tokens
+from config_service.cli.client import (
+    audit,
+    auth,
+    configs,
+    integrations,
+    locks,
+    nodes,
+    orgs,
+    routing,
+    runs,
+    tokens,
+    transfer,
+)
 
-MODULES = [auth, orgs, nodes, configs, locks, tokens, audit, runs, routing, integrations]
+MODULES = [auth, orgs, nodes, configs, locks, tokens, audit, runs, routing, integrations, transfer]
 
 
 def register(root: typer.Typer, groups: dict[str, typer.Typer]) -> None:

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from config_service import __version__
@@ -37,7 +39,7 @@ from config_service.live.fastpath import CachedReadFastPath
 from config_service.ops import metrics
 from config_service.ops.logging import access_log
 from config_service.ops.endpoints import router as ops_router
-from config_service.ops.middleware import RequestMiddleware
+from config_service.ops.middleware import CLIENT_CLOSED_REQUEST, RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
 from config_service.routing.endpoints import router as routing_router
 from config_service.runs.endpoints import router as runs_router
@@ -90,23 +92,23 @@ def _validation_problem(errors: list[dict[str, Any]]) -> AppError:
     return InvalidRequest(f"{path or 'request'}: {message}", path=path)
 
 
-def database_problem(exc: DBAPIError) -> AppError:
-    """A database error as a problem, never with the statement or its parameters.
+def database_problem(exc: DBAPIError | psycopg.Error) -> AppError:
+    """A database error as a problem, never with the statement or its parameters. The hot-path
+    statements of db/raw.py raise psycopg's own errors, the others SQLAlchemy's wrapping of them.
 
     SQLSTATE class 22 ("data exception": a number out of range, a NUL character in text or
     JSON, …) can only come from a value the client sent that validation let through: 422.
     A lost or refused connection is the service's trouble, not the client's: 503.
     """
-    import psycopg
-
     from config_service.errors import InvalidRequest, ServiceUnavailable
 
-    orig = exc.orig
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
     sqlstate = getattr(orig, "sqlstate", None)
     if isinstance(orig, psycopg.errors.DataError):
         log.warning("database refused a value", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
         return InvalidRequest("the request holds a value the database cannot store (out of range or not storable text)")
-    if exc.connection_invalidated or isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
+    if invalidated or isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
         log.error("database unavailable", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
         return ServiceUnavailable("the database is unavailable; retry later", headers={"Retry-After": "5"})
     log.error("unhandled database error", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
@@ -143,6 +145,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:
         return problem_response(database_problem(exc), request)
+
+    @app.exception_handler(psycopg.Error)
+    async def driver_error(request: Request, exc: psycopg.Error) -> Response:
+        return problem_response(database_problem(exc), request)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # Nobody is left to read an answer: the status only tells the access log and the metrics
+        # that the client aborted (nginx's 499), not that the service failed.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

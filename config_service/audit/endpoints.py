@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from config_service.audit import service
 from config_service.audit.schemas import AuditFilter, AuditPage
 from config_service.auth.dependencies import Context, OrgAdmin
+from config_service.http import ClientInputRoute
 
-router = APIRouter(prefix="/admin/orgs/{org_id}/audit", tags=["audit"])
+router = APIRouter(prefix="/admin/orgs/{org_id}/audit", tags=["audit"], route_class=ClientInputRoute)
 
 
 def audit_filter(

@@ -11,9 +11,12 @@ from config_service.auth.principal import Scope
 from config_service.compat.legacy import DEPRECATION_HEADERS
 from config_service.configs import service as configs
 from config_service.configs.endpoints import BeforeVersion, effective_response, history_page
-from config_service.http import json_response
+from config_service.http import ClientInputRoute, json_response
 
-router = APIRouter(prefix="/config/orgs/{org_id}/nodes/{node_id}", tags=["compatibility"], deprecated=True)
+router = APIRouter(
+    prefix="/config/orgs/{org_id}/nodes/{node_id}", tags=["compatibility"], deprecated=True,
+    route_class=ClientInputRoute,
+)
 
 
 @router.get("/effective", operation_id="legacy_effective")

@@ -28,10 +28,12 @@ from config_service.configs.schemas import (
 from config_service.configs.validators import Precondition, none_match, parse_tags
 from config_service.context import AppContext
 from config_service.errors import InvalidRequest, NotFound
-from config_service.http import json_body, json_response, quoted
+from config_service.http import ClientInputRoute, json_body, json_response, quoted
 
-team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
-admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])
+team_router = APIRouter(prefix="/config/me", tags=["config (team)"], route_class=ClientInputRoute)
+admin_router = APIRouter(
+    prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"], route_class=ClientInputRoute
+)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Wait = Annotated[float | None, Query(ge=0, le=60, description="Long poll: seconds to wait for a change (≤ 60)")]

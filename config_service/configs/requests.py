@@ -13,6 +13,7 @@ from config_service.http import json_body, media_type, optional_reason
 
 MERGE_TYPES = {"application/json", "application/merge-patch+json"}
 JSON_PATCH_TYPE = "application/json-patch+json"
+CONFIG_KEYS = ("config", "patch")  # `patch`: the legacy PUT form
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,15 @@ class WriteRequest:
     change: Change
     reason: str | None
     legacy: bool = False
+
+
+async def _object_body(request: Request) -> dict:
+    """A `{"config": …}` (or legacy `{"patch": …}`) body. What the parser refuses inside the config
+    is named by its path in the config, as every other config problem is (`invalid_config`)."""
+    body = await json_body(request, configs=CONFIG_KEYS)
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object {\"config\": …, \"reason\": …}", path="")
+    return body
 
 
 def _config_object(body: dict, key: str = "config") -> dict:
@@ -43,9 +53,7 @@ async def parse_patch(request: Request) -> WriteRequest:
         raise UnsupportedMediaType(
             f"PATCH takes application/json, application/merge-patch+json or {JSON_PATCH_TYPE}, not {kind}"
         )
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object {\"config\": …, \"reason\": …}", path="")
+    body = await _object_body(request)
     return WriteRequest(MergePatch(_config_object(body)), optional_reason(body.get("reason")))
 
 
@@ -53,9 +61,7 @@ async def parse_put(request: Request) -> WriteRequest:
     kind = media_type(request)
     if kind not in MERGE_TYPES:
         raise UnsupportedMediaType(f"PUT takes application/json, not {kind}")
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object {\"config\": …, \"reason\": …}", path="")
+    body = await _object_body(request)
     reason = optional_reason(body.get("reason"))
     legacy_patch = legacy.put_with_patch(body)
     if legacy_patch is not None:

@@ -10,7 +10,7 @@ from config_service.auth.principal import Scope
 from config_service.configs.changes import Change, Rollback
 from config_service.configs.requests import MERGE_TYPES, parse_patch
 from config_service.errors import InvalidRequest
-from config_service.http import json_body, json_response, media_type
+from config_service.http import ClientInputRoute, json_body, json_response, media_type
 from config_service.insight import service
 from config_service.insight.schemas import (
     PREVIEW_BODY_DOC,
@@ -19,8 +19,10 @@ from config_service.insight.schemas import (
     PreviewView,
 )
 
-team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
-admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])
+team_router = APIRouter(prefix="/config/me", tags=["config (team)"], route_class=ClientInputRoute)
+admin_router = APIRouter(
+    prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"], route_class=ClientInputRoute
+)
 
 
 @team_router.get("/explain", response_model=ExplainView, operation_id="config_me_explain")

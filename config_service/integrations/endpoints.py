@@ -10,7 +10,7 @@ from config_service.auth import policy
 from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin, Team
 from config_service.auth.principal import Scope
 from config_service.errors import InvalidRequest
-from config_service.http import json_body
+from config_service.http import ClientInputRoute, json_body
 from config_service.integrations import health, service
 from config_service.integrations.schemas import (
     HealthView,
@@ -21,7 +21,7 @@ from config_service.integrations.schemas import (
 )
 from config_service.kit.ids import ID_PATTERN, is_valid_id
 
-router = APIRouter(tags=["integrations"])
+router = APIRouter(tags=["integrations"], route_class=ClientInputRoute)
 
 Category = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)]
 

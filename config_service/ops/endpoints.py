@@ -9,10 +9,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from config_service.db import migrate
-from config_service.http import json_response
+from config_service.http import ClientInputRoute, json_response
 from config_service.ops import metrics
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ClientInputRoute)
 
 
 @router.get("/health", operation_id="health")

@@ -8,6 +8,7 @@ from config_service.auth import policy
 from config_service.auth.dependencies import AnyPrincipal, Context
 from config_service.auth.principal import Kind
 from config_service.errors import Forbidden
+from config_service.http import ClientInputRoute
 from config_service.routing import exchange as exchanges
 from config_service.routing import service
 from config_service.routing.schemas import (
@@ -18,7 +19,7 @@ from config_service.routing.schemas import (
     LookupResult,
 )
 
-router = APIRouter(prefix="/internal", tags=["routing"])
+router = APIRouter(prefix="/internal", tags=["routing"], route_class=ClientInputRoute)
 
 
 @router.post("/routing/lookup", response_model=LookupResult, operation_id="routing_lookup")

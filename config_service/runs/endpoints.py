@@ -11,7 +11,7 @@ from fastapi import APIRouter, Header, Query, Response
 from config_service.auth import policy
 from config_service.auth.dependencies import AnyPrincipal, Context, OrgAdmin
 from config_service.auth.principal import Principal
-from config_service.http import json_response
+from config_service.http import ClientInputRoute, json_response
 from config_service.runs import service
 from config_service.runs.schemas import (
     CleanupRequest,
@@ -25,7 +25,7 @@ from config_service.runs.schemas import (
     RunStatus,
 )
 
-router = APIRouter(tags=["agent runs"])
+router = APIRouter(tags=["agent runs"], route_class=ClientInputRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]

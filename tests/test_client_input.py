@@ -43,6 +43,13 @@ def refused(response: httpx.Response, path: str, code: str = "invalid_request") 
     return body
 
 
+def fill(template: str, *values: str) -> str:
+    """`template` with each `@` replaced by the next value (JSON text holds braces)."""
+    for value in values:
+        template = template.replace("@", value, 1)
+    return template
+
+
 def send(client: httpx.Client, method: str, url: str, raw: str, content_type: str = "application/json") -> httpx.Response:
     return client.request(method, url, content=raw.encode(), headers={"Content-Type": content_type})
 
@@ -145,13 +152,13 @@ def test_config_values_beyond_i_json_are_422_with_their_path(org, db, literal: s
     team = org.team_client("sre", scopes=["config:read", "config:write"])
     before = config_rows(db, org.org_id)
     url = org.node_path("sre") + "/config"
-    refused(send(org.admin, "PATCH", url, '{"config": {"a": {"b": [1, %s]}}}' % literal), "/a/b/1", "invalid_config")
-    refused(send(org.admin, "PUT", url, '{"config": {"v": %s}}' % literal), "/v", "invalid_config")
-    refused(send(org.admin, "PUT", url, '{"patch": {"v": %s}}' % literal), "/v", "invalid_config")
-    ops = '[{"op": "add", "path": "/v", "value": {"w": %s}}]' % literal
+    refused(send(org.admin, "PATCH", url, fill('{"config": {"a": {"b": [1, @]}}}', literal)), "/a/b/1", "invalid_config")
+    refused(send(org.admin, "PUT", url, fill('{"config": {"v": @}}', literal)), "/v", "invalid_config")
+    refused(send(org.admin, "PUT", url, fill('{"patch": {"v": @}}', literal)), "/v", "invalid_config")
+    ops = fill('[{"op": "add", "path": "/v", "value": {"w": @}}]', literal)
     refused(send(org.admin, "PATCH", url, ops, "application/json-patch+json"), "/0/value/w")
-    refused(send(team, "PATCH", "/config/me", '{"config": {"v": %s}}' % literal), "/v", "invalid_config")
-    refused(send(org.admin, "PUT", org.node_path("sre") + "/locks", '{"locked_paths": ["/a", %s]}' % literal),
+    refused(send(team, "PATCH", "/config/me", fill('{"config": {"v": @}}', literal)), "/v", "invalid_config")
+    refused(send(org.admin, "PUT", org.node_path("sre") + "/locks", fill('{"locked_paths": ["/a", @]}', literal)),
             "/locked_paths/1")
     assert config_rows(db, org.org_id) == before
 
@@ -160,7 +167,7 @@ def test_config_values_beyond_i_json_are_422_with_their_path(org, db, literal: s
 def test_config_keys_that_cannot_be_stored_are_422(org, db, key: str) -> None:
     org.add_node("sre")
     before = config_rows(db, org.org_id)
-    response = send(org.admin, "PATCH", org.node_path("sre") + "/config", '{"config": {"a": {%s: 1}}}' % key)
+    response = send(org.admin, "PATCH", org.node_path("sre") + "/config", fill('{"config": {"a": {@: 1}}}', key))
     body = refused(response, response.json().get("path", "?"), "invalid_config")
     assert body["path"].startswith("/a/")
     assert config_rows(db, org.org_id) == before
@@ -192,13 +199,13 @@ def test_run_metadata_beyond_i_json_is_422_on_every_run_route(org, internal, db,
     assert created.status_code == 201, created.text
     run_id = created.json()["id"]
     before = run_rows(db, org.org_id)
-    metadata = '"metadata": {"k": {"deep": [%s]}}' % literal
+    metadata = fill('"metadata": {"k": {"deep": [@]}}', literal)
     owner = f'"org_id": "{org.org_id}", "team_node_id": "sre"'
-    refused(send(team, "POST", "/agent-runs", '{"agent_name": "a", %s}' % metadata), "/metadata/k/deep/0")
-    refused(send(internal, "POST", "/internal/agent-runs", '{"agent_name": "a", %s, %s}' % (owner, metadata)),
+    refused(send(team, "POST", "/agent-runs", fill('{"agent_name": "a", @}', metadata)), "/metadata/k/deep/0")
+    refused(send(internal, "POST", "/internal/agent-runs", fill('{"agent_name": "a", @, @}', owner, metadata)),
             "/metadata/k/deep/0")
-    refused(send(team, "PATCH", f"/agent-runs/{run_id}", '{"status": "success", %s}' % metadata), "/metadata/k/deep/0")
-    refused(send(internal, "PATCH", f"/internal/agent-runs/{run_id}", '{"status": "error", %s}' % metadata),
+    refused(send(team, "PATCH", f"/agent-runs/{run_id}", fill('{"status": "success", @}', metadata)), "/metadata/k/deep/0")
+    refused(send(internal, "PATCH", f"/internal/agent-runs/{run_id}", fill('{"status": "error", @}', metadata)),
             "/metadata/k/deep/0")
     assert run_rows(db, org.org_id) == before
 
@@ -265,7 +272,7 @@ def test_a_client_leaving_mid_body_is_a_client_abort_not_a_server_error(org, ser
         aborted = metric(anon, server, method, route, "499")
         request_id = "abort-" + uuid.uuid4().hex
         half_a_body(server.port, method, "/api/v1" + path, token, request_id)
-        assert wait_for(lambda: any(e.get("status") == 499 for e in access_lines(server, request_id))), (
+        assert wait_for(lambda rid=request_id: any(e.get("status") == 499 for e in access_lines(server, rid))), (
             access_lines(server, request_id)
         )
         lines = access_lines(server, request_id)

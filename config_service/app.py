@@ -39,6 +39,8 @@ from config_service.live.fastpath import CachedReadFastPath
 from config_service.ops import metrics
 from config_service.ops.logging import access_log
 from config_service.ops.endpoints import router as ops_router
+from config_service.openapi import API_PREFIX
+from config_service.openapi import install as install_openapi
 from config_service.ops.middleware import CLIENT_CLOSED_REQUEST, RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
 from config_service.routing.endpoints import router as routing_router
@@ -49,8 +51,6 @@ from config_service.tokens.endpoints import router as tokens_router
 from config_service.tokens.service import LastUsedRecorder, Peppers
 
 log = logging.getLogger(__name__)
-
-API_PREFIX = "/api/v1"
 
 DESCRIPTION = """Hierarchical, multi-tenant configuration for AI agent platforms.
 
@@ -136,7 +136,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_response(NotFound("no such route"), request)
         if exc.status_code == 400:  # FastAPI could not parse a body it was to validate
             return problem_response(InvalidJson("the request body could not be parsed as JSON"), request)
-        error = AppError(str(exc.detail))
+        error = AppError(str(exc.detail), headers=dict(exc.headers or {}))  # 405 keeps its `Allow`
         error.status = exc.status_code
         error.code = "method_not_allowed" if exc.status_code == 405 else "http_error"
         error.title = str(exc.detail)
@@ -229,6 +229,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(CachedReadFastPath)  # inside RequestMiddleware: ids, metrics and logs still apply
     app.add_middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)

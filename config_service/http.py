@@ -118,5 +118,10 @@ def optional_reason(value: Any, path: str = "/reason") -> str | None:
     return value
 
 
+def body_doc(model: type[BaseModel], media: str = "application/json") -> dict[str, Any]:
+    """`openapi_extra` documenting a body a route parses itself (through `json_body`) as `model`."""
+    return {"requestBody": {"required": True, "content": {media: {"schema": model.model_json_schema()}}}}
+
+
 def quoted(tag: str) -> str:
     return f'"{tag}"'

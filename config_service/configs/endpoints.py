@@ -21,6 +21,9 @@ from config_service.configs.schemas import (
     LocksView,
     LocksWrite,
     OwnView,
+    PATCH_BODY_DOC,
+    PUT_BODY_DOC,
+    ROLLBACK_BODY_DOC,
     RawView,
     RollbackRequest,
     WriteResult,
@@ -169,7 +172,7 @@ async def get_me_raw(ctx: Context, principal: Team) -> RawView:
         return await service.read_raw(session, principal.org_id, principal.node_id)
 
 
-@team_router.patch("", response_model=WriteResult, operation_id="config_me_patch")
+@team_router.patch("", response_model=WriteResult, operation_id="config_me_patch", openapi_extra=PATCH_BODY_DOC)
 async def patch_me(ctx: Context, request: Request, principal: Team) -> Response:
     """Merge patch (`application/json`, `application/merge-patch+json`: `{"config": …}`) or
     RFC 6902 (`application/json-patch+json`). `If-Match`: the effective etag or `"v<version>"`."""
@@ -178,7 +181,7 @@ async def patch_me(ctx: Context, request: Request, principal: Team) -> Response:
     return await write_response(ctx, request, principal, principal.org_id, principal.node_id, parsed, own_resource=False)
 
 
-@team_router.put("", response_model=WriteResult, operation_id="config_me_put")
+@team_router.put("", response_model=WriteResult, operation_id="config_me_put", openapi_extra=PUT_BODY_DOC)
 async def put_me(ctx: Context, request: Request, principal: Team) -> Response:
     """Replace the own config (`null` values are tombstones). Legacy `{"patch": …}` = PATCH."""
     policy.require_scope(principal, Scope.CONFIG_WRITE)
@@ -199,7 +202,9 @@ async def get_me_history(
     return await history_page(ctx, principal.org_id, principal.node_id, limit, before_version, cursor, include_full)
 
 
-@team_router.post("/rollback", response_model=WriteResult, operation_id="config_me_rollback")
+@team_router.post(
+    "/rollback", response_model=WriteResult, operation_id="config_me_rollback", openapi_extra=ROLLBACK_BODY_DOC
+)
 async def rollback_me(ctx: Context, request: Request, principal: Team) -> Response:
     policy.require_scope(principal, Scope.CONFIG_WRITE)
     parsed = await rollback_body(request)
@@ -220,19 +225,24 @@ async def get_node_config(ctx: Context, request: Request, principal: OrgAdmin, o
     return json_response(view, headers=headers)
 
 
-@admin_router.patch("/config", response_model=WriteResult, operation_id="node_config_patch")
+@admin_router.patch(
+    "/config", response_model=WriteResult, operation_id="node_config_patch", openapi_extra=PATCH_BODY_DOC
+)
 async def patch_node_config(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
     parsed = await parse_patch(request)
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
 
 
-@admin_router.put("/config", response_model=WriteResult, operation_id="node_config_put")
+@admin_router.put("/config", response_model=WriteResult, operation_id="node_config_put", openapi_extra=PUT_BODY_DOC)
 async def put_node_config(ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str) -> Response:
     parsed = await parse_put(request)
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
 
 
-@admin_router.post("/config/rollback", response_model=WriteResult, operation_id="node_config_rollback")
+@admin_router.post(
+    "/config/rollback", response_model=WriteResult, operation_id="node_config_rollback",
+    openapi_extra=ROLLBACK_BODY_DOC,
+)
 async def rollback_node_config(
     ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
 ) -> Response:

@@ -82,3 +82,54 @@ class LocksView(BaseModel):
     org_id: str
     node_id: str
     locked_paths: list[str]
+
+
+# The write bodies are parsed by configs.requests (by media type), not by a model: documented here.
+_WRITE_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["config"],
+    "properties": {
+        "config": {"type": "object", "description": "PATCH: an RFC 7396 merge patch; PUT: the whole own config"},
+        "reason": {"type": "string", "maxLength": 2000},
+    },
+}
+_JSON_PATCH: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": {"type": "string"},
+            "from": {"type": "string"},
+            "value": {},
+        },
+    },
+}
+_IF_MATCH = {
+    "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "The write happens only if this validator is current (else 412)",
+}
+PATCH_BODY_DOC: dict[str, Any] = {
+    "parameters": [
+        _IF_MATCH,
+        {"name": "X-Change-Reason", "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "The reason of an `application/json-patch+json` write"},
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _WRITE_BODY},
+            "application/merge-patch+json": {"schema": _WRITE_BODY},
+            "application/json-patch+json": {"schema": _JSON_PATCH},
+        },
+    },
+}
+PUT_BODY_DOC: dict[str, Any] = {
+    "parameters": [_IF_MATCH],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _WRITE_BODY}}},
+}
+ROLLBACK_BODY_DOC: dict[str, Any] = {
+    "parameters": [_IF_MATCH],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": RollbackRequest.model_json_schema()}}},
+}

@@ -10,7 +10,7 @@ from config_service.auth import policy
 from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin, Team
 from config_service.auth.principal import Scope
 from config_service.errors import InvalidRequest
-from config_service.http import ClientInputRoute, json_body
+from config_service.http import ClientInputRoute, body_doc, json_body
 from config_service.integrations import health, service
 from config_service.integrations.schemas import (
     HealthView,
@@ -53,7 +53,7 @@ async def get_schema(ctx: Context, schema_id: str) -> IntegrationSchemaOut:
 
 
 @router.post("/integrations/schemas", status_code=201, response_model=IntegrationSchemaOut,
-             operation_id="integration_schema_create")
+             operation_id="integration_schema_create", openapi_extra=body_doc(IntegrationSchemaCreate))
 async def create_schema(ctx: Context, request: Request, principal: GlobalAdmin) -> IntegrationSchemaOut:
     body = IntegrationSchemaCreate.model_validate(await _object_body(request))
     async with ctx.db.transaction() as session:
@@ -61,7 +61,7 @@ async def create_schema(ctx: Context, request: Request, principal: GlobalAdmin) 
 
 
 @router.put("/integrations/schemas/{schema_id}", response_model=IntegrationSchemaOut,
-            operation_id="integration_schema_replace")
+            operation_id="integration_schema_replace", openapi_extra=body_doc(IntegrationSchemaUpdate))
 async def replace_schema(ctx: Context, request: Request, principal: GlobalAdmin, schema_id: str) -> IntegrationSchemaOut:
     body = IntegrationSchemaUpdate.model_validate(await _object_body(request))
     async with ctx.db.transaction() as session:
@@ -69,7 +69,7 @@ async def replace_schema(ctx: Context, request: Request, principal: GlobalAdmin,
 
 
 @router.patch("/integrations/schemas/{schema_id}", response_model=IntegrationSchemaOut,
-              operation_id="integration_schema_update")
+              operation_id="integration_schema_update", openapi_extra=body_doc(IntegrationSchemaUpdate))
 async def update_schema(ctx: Context, request: Request, principal: GlobalAdmin, schema_id: str) -> IntegrationSchemaOut:
     body = IntegrationSchemaUpdate.model_validate(await _object_body(request))
     async with ctx.db.transaction() as session:

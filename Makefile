@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test fuzz faults bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# schemathesis against a server of its own: ≥ 20,000 generated requests (tests/test_fuzz.py)
+fuzz: $(STAMP)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-60} FUZZ_MIN_CASES=$${FUZZ_MIN_CASES:-20000} \
+		$(BIN)/python -m pytest tests/test_fuzz.py $(PYTEST_ARGS)
+
+# PostgreSQL restarts, outages and kill -9 of the service under a write load (tests/test_faults.py)
+faults: $(STAMP)
+	FAULT_ROUNDS=$${FAULT_ROUNDS:-3} FAULT_LOAD_SECONDS=$${FAULT_LOAD_SECONDS:-10} \
+		$(BIN)/python -m pytest tests/test_faults.py -s $(PYTEST_ARGS)
 
 # BENCH_SECONDS (per scenario, default 15) shortens it; docs/PERFORMANCE.md
 bench: $(STAMP)

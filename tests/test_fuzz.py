@@ -137,10 +137,9 @@ def api_schema(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
 def report_cases(request: pytest.FixtureRequest, fuzz_server: ServerProcess) -> Iterator[None]:
     yield
     total = sum(CASES.values())
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        by_principal = ", ".join(f"{name} {count}" for name, count in sorted(CASES.items()))
-        reporter.write_line(f"\nfuzz: {total} cases ({by_principal}), {MAX_EXAMPLES} examples per operation and phase")
+    by_principal = ", ".join(f"{name} {count}" for name, count in sorted(CASES.items()))
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        print(f"\nfuzz: {total} cases ({by_principal}), at most {MAX_EXAMPLES} per operation and generation mode")
     server_errors = [line for line in fuzz_server.log_text().splitlines() if '"level":"error"' in line]
     assert not server_errors, "\n".join(server_errors[:20])
     assert total >= MIN_CASES, f"only {total} cases ran; FUZZ_MIN_CASES={MIN_CASES}"

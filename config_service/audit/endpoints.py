@@ -43,7 +43,18 @@ async def list_audit(
         return await service.list_events(session, org_id, flt, limit=limit, cursor=cursor)
 
 
-@router.get("/export", operation_id="audit_export")
+_EXPORT_ANSWER = {
+    200: {
+        "description": "The events, as a file to save",
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEventOut"}}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.get("/export", operation_id="audit_export", responses=_EXPORT_ANSWER)
 async def export_audit(
     ctx: Context,
     principal: OrgAdmin,

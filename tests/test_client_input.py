@@ -280,3 +280,46 @@ def test_a_client_leaving_mid_body_is_a_client_abort_not_a_server_error(org, ser
         assert metric(anon, server, method, route, "499") == aborted + 1
         assert metric(anon, server, method, route, "500") == served_500
     assert config_rows(db, org.org_id) == before
+
+
+# ---- keep it so: every route, every documented error ------------------------------------------
+
+
+def test_every_route_checks_its_client_input(server_keys) -> None:
+    from fastapi.routing import APIRoute
+
+    from config_service.app import create_app
+    from config_service.http import ClientInputRoute
+    from config_service.settings import Settings
+
+    settings = Settings(
+        database_url="postgresql://nobody@127.0.0.1:1/none", admin_token=server_keys["ADMIN_TOKEN"],
+        token_pepper=server_keys["TOKEN_PEPPER"], secrets_key=server_keys["SECRETS_KEY"],
+        internal_service_token=server_keys["INTERNAL_SERVICE_TOKEN"],
+    )
+    routes = []
+    for route in create_app(settings).routes:  # FastAPI keeps each included router whole
+        router = getattr(route, "original_router", None)
+        routes.extend(router.routes if router is not None else [route])
+    api_routes = [route for route in routes if isinstance(route, APIRoute)]
+    assert len(api_routes) > 60
+    assert [route.path for route in api_routes if not isinstance(route, ClientInputRoute)] == []
+
+
+def test_openapi_documents_problem_answers_and_write_bodies(server) -> None:
+    document = httpx.get(server.url + "/openapi.json", timeout=30).json()
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert set(document["components"]["schemas"]["Problem"]["required"]) == PROBLEM_FIELDS
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/v1"):
+            continue
+        for method, operation in item.items():
+            for status in ("400", "401", "403", "404", "409", "412", "413", "415", "422", "428", "429", "503"):
+                content = operation["responses"][status]["content"]
+                assert list(content) == ["application/problem+json"], (method, path, status)
+    patch = document["paths"]["/api/v1/admin/orgs/{org_id}/nodes/{node_id}/config"]["patch"]
+    assert set(patch["requestBody"]["content"]) == {
+        "application/json", "application/merge-patch+json", "application/json-patch+json"
+    }
+    assert "requestBody" in document["paths"]["/api/v1/config/me/rollback"]["post"]
+    assert "text/csv" in document["paths"]["/api/v1/admin/orgs/{org_id}/audit/export"]["get"]["responses"]["200"]["content"]

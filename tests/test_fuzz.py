@@ -5,7 +5,7 @@ what the document says: a documented status code, a documented content type, a b
 that match their schema.
 
 `make test` runs a bounded pass (FUZZ_MAX_EXAMPLES generated cases per operation and generation
-phase, default 4); `make fuzz` the full one (FUZZ_MAX_EXAMPLES=60, and at least FUZZ_MIN_CASES
+phase, default 4); `make fuzz` the full one (FUZZ_MAX_EXAMPLES=70, and at least FUZZ_MIN_CASES
 cases in all). A failure names the operation, the check and a curl command that reproduces it.
 
 Streams are left out (`…/watch` answers for as long as the client listens) and a long poll's
@@ -36,7 +36,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config_service.db import migrate
-from tests.support import ServerProcess, clean_env, create_database, drop_database, new_keys, unique_id
+from tests.support import (
+    ServerProcess,
+    clean_env,
+    create_database,
+    drop_database,
+    new_keys,
+    unique_id,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -16,14 +16,14 @@ from config_service.configs import locks, service
 from config_service.configs.changes import Rollback
 from config_service.configs.requests import WriteRequest, parse_patch, parse_put
 from config_service.configs.schemas import (
+    PATCH_BODY_DOC,
+    PUT_BODY_DOC,
+    ROLLBACK_BODY_DOC,
     EffectiveView,
     HistoryPage,
     LocksView,
     LocksWrite,
     OwnView,
-    PATCH_BODY_DOC,
-    PUT_BODY_DOC,
-    ROLLBACK_BODY_DOC,
     RawView,
     RollbackRequest,
     WriteResult,

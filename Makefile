@@ -19,7 +19,7 @@ test: $(STAMP)
 
 # schemathesis against a server of its own: ≥ 20,000 generated requests (tests/test_fuzz.py)
 fuzz: $(STAMP)
-	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-70} FUZZ_MIN_CASES=$${FUZZ_MIN_CASES:-20000} \
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-70} FUZZ_MIN_CASES=$${FUZZ_MIN_CASES:-20000} FUZZ_RANDOM=1 \
 		$(BIN)/python -m pytest tests/test_fuzz.py $(PYTEST_ARGS)
 
 # PostgreSQL restarts, outages and kill -9 of the service under a write load (tests/test_faults.py)

@@ -5,8 +5,9 @@ from pydantic import BaseModel
 
 from config_service.auth.dependencies import AnyPrincipal
 from config_service.auth.principal import ALL_SCOPES
+from config_service.http import ClientInputRoute
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=ClientInputRoute)
 
 
 class Me(BaseModel):

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config_service.db import statements
@@ -18,6 +19,10 @@ from config_service.ops import metrics
 from config_service.ops.logging import access_log, request_id
 
 log = logging.getLogger("config_service.access")
+
+# nginx's code for a client that closed the connection before the answer: logged and counted
+# as a client abort, never as a server error.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def _problem(error: PayloadTooLarge) -> bytes:
@@ -134,6 +139,9 @@ class RequestMiddleware:
         counting = statements.start()
         try:
             await self.app(scope, limited_receive, tracking_send)
+        except ClientDisconnect:
+            if not status_sent:
+                status = CLIENT_CLOSED_REQUEST
         except Exception as exc:  # noqa: BLE001 - the last line of defence: answer, log once, keep the connection
             if status_sent:
                 raise

@@ -12,7 +12,7 @@ from config_service.auth import policy
 from config_service.auth.dependencies import Context, Internal, InternalOrAdmin, OrgAdmin, RunReader, RunWriter
 from config_service.auth.principal import Principal
 from config_service.context import AppContext
-from config_service.http import json_response
+from config_service.http import ClientInputRoute, json_response
 from config_service.runs import service
 from config_service.runs.schemas import (
     CleanupRequest,
@@ -26,7 +26,7 @@ from config_service.runs.schemas import (
     RunStatus,
 )
 
-router = APIRouter(tags=["agent runs"])
+router = APIRouter(tags=["agent runs"], route_class=ClientInputRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Request, Response
 from config_service.auth.dependencies import Context, OrgAdmin
 from config_service.configs.preconditions import parse_tags
 from config_service.errors import PreconditionRequired
-from config_service.http import inline_schema, json_response, optional_reason, quoted
+from config_service.http import ClientInputRoute, inline_schema, json_response, optional_reason, quoted
 from config_service.transfer import codec, service
 from config_service.transfer.document import Document
 from config_service.transfer.plan import Plan
 from config_service.transfer.schemas import AppliedView
 
-router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["config as code"])
+router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["config as code"], route_class=ClientInputRoute)
 
 # the one route whose body limit is IMPORT_MAX_BYTES, not MAX_BODY_BYTES (ops.middleware.BodyLimit)
 IMPORT_PATH = "/admin/orgs/{org_id}/import"

@@ -120,6 +120,12 @@ def _validation_problem(errors: Sequence[Mapping[str, Any]]) -> AppError:
     return InvalidRequest(f"{path or 'request'}: {message}", path=path)
 
 
+# The last resort for a value validation let through (never the statement or its parameters): the
+# fuzzer counts every answer carrying it as a finding, since the request's own check should have
+# named the value's path.
+DATABASE_REFUSED_DETAIL = "the request holds a value the database cannot store (out of range or not storable text)"
+
+
 def database_problem(exc: DBAPIError | psycopg.Error) -> AppError:
     """A database error as a problem, never with the statement or its parameters. The hot-path
     statements of db/raw.py raise psycopg's own errors, the others SQLAlchemy's wrapping of them.
@@ -133,7 +139,7 @@ def database_problem(exc: DBAPIError | psycopg.Error) -> AppError:
     sqlstate = getattr(orig, "sqlstate", None)
     if isinstance(orig, psycopg.errors.DataError):
         log.warning("database refused a value", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
-        return InvalidRequest("the request holds a value the database cannot store (out of range or not storable text)")
+        return InvalidRequest(DATABASE_REFUSED_DETAIL)
     if invalidated or isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
         log.error("database unavailable", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
         return ServiceUnavailable("the database is unavailable; retry later", headers={"Retry-After": "5"})

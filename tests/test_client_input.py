@@ -230,6 +230,38 @@ def test_every_json_body_goes_through_the_same_parser(org, admin) -> None:
     refused(send(admin, "POST", f"/admin/orgs/{org.org_id}/admin-tokens", '{"description": "\\ud800"}'), "/description")
 
 
+# ---- values PostgreSQL would refuse are refused first, naming where -------------------------------
+
+
+def test_a_stale_run_age_beyond_a_century_is_422_naming_it(org, internal, db) -> None:
+    # found by the fuzzer: `now() - 2^53 seconds` is no timestamp, and the 422 PostgreSQL's refusal
+    # gave named nothing
+    from config_service.runs.schemas import MAX_STALE_AGE_SECONDS
+
+    org.add_node("sre")
+    team = org.team_client("sre", scopes=["config:read", "runs:write"])
+    assert team.post("/agent-runs", json={"agent_name": "a"}).status_code == 201
+    for age in (MAX_STALE_AGE_SECONDS + 1, 2**53 - 1):
+        body = {"max_age_seconds": age, "org_id": org.org_id}
+        refused(internal.post("/internal/agent-runs/cleanup-stale", json=body), "/max_age_seconds")
+    assert [row[1] for row in run_rows(db, org.org_id)] == ["running"]
+    response = internal.post(
+        "/internal/agent-runs/cleanup-stale", json={"max_age_seconds": MAX_STALE_AGE_SECONDS, "org_id": org.org_id}
+    )
+    assert response.status_code == 200 and response.json()["timed_out"] == 0, response.text
+
+
+def test_a_run_listing_offset_beyond_i_json_is_422_naming_it(org, admin) -> None:
+    # found probing what the fuzzer rarely draws: an OFFSET beyond a bigint was PostgreSQL's 422
+    org.add_node("sre")
+    team = org.team_client("sre", scopes=["config:read", "runs:write"])
+    for offset in (2**53, 2**63, 10**30):
+        refused(team.get("/agent-runs", params={"offset": offset}), "offset")
+        refused(admin.get(f"/admin/orgs/{org.org_id}/agent-runs", params={"offset": offset}), "offset")
+    response = team.get("/agent-runs", params={"offset": 2**53 - 1})
+    assert response.status_code == 200 and response.json()["offset"] == 2**53 - 1, response.text
+
+
 # ---- a client that goes away mid-body ---------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 invalid requests from the service's own `/openapi.json` and sends them to a real server process, as
 the global admin, an org admin and a team token in turn. Every answer must be below 500 and must be
 what the document says: a documented status code, a documented content type, a body and headers
-that match their schema.
+that match their schema; and no value may reach PostgreSQL unchecked (a 422 that only the
+database's refusal produced, `app.DATABASE_REFUSED_DETAIL`, names no path: it is a finding too).
 
 `make test` runs a bounded pass (FUZZ_MAX_EXAMPLES generated cases per operation and generation
 mode, default 4, the same cases every run); `make fuzz` the full one (FUZZ_MAX_EXAMPLES=70,
@@ -37,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config_service import bootstrap
+from config_service.app import DATABASE_REFUSED_DETAIL
 from tests.support import (
     ServerProcess,
     clean_env,
@@ -176,6 +178,17 @@ def bind(case: schemathesis.Case, principal: Principal) -> None:
             parameters[name] = value
 
 
+def left_to_the_database(response: requests.Response) -> bool:
+    """A 422 the database decided (`app.database_problem`): the value's check is missing, and the
+    client is told neither what nor where."""
+    if response.status_code != 422:
+        return False
+    try:
+        return response.json().get("detail") == DATABASE_REFUSED_DETAIL
+    except ValueError:
+        return False
+
+
 def fuzz_operation(operation, principal: Principal, base_url: str, session: requests.Session) -> dict[str, str]:
     """Hypothesis runs of one operation, valid and invalid data: every distinct failure (operation and
     checks that failed) with the report schemathesis writes for it, which ends in a curl command."""
@@ -205,6 +218,12 @@ def fuzz_operation(operation, principal: Principal, base_url: str, session: requ
             except FailureGroup as group:
                 titles = sorted({failure.title for failure in group.exceptions})
                 failures.setdefault(f"{operation.label}: {', '.join(titles)}", str(group))
+            if left_to_the_database(response):
+                curl = case.as_curl_command(principal.headers, base_url=base_url)
+                failures.setdefault(
+                    f"{operation.label}: a value refused by PostgreSQL, not by the request's checks",
+                    f"{response.status_code} {response.text}\n{curl}",
+                )
 
         try:
             run()

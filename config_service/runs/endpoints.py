@@ -13,6 +13,7 @@ from config_service.auth.dependencies import Context, Internal, InternalOrAdmin,
 from config_service.auth.principal import Principal
 from config_service.context import AppContext
 from config_service.http import ClientInputRoute, json_response
+from config_service.kit.jsondoc import MAX_SAFE_INTEGER
 from config_service.runs import service
 from config_service.runs.schemas import (
     CleanupRequest,
@@ -29,7 +30,8 @@ from config_service.runs.schemas import (
 router = APIRouter(tags=["agent runs"], route_class=ClientInputRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+# echoed in the answer, so within I-JSON (and far within PostgreSQL's OFFSET, a bigint)
+Offset = Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 async def _create(ctx: AppContext, principal: Principal, body: RunCreate, key: str | None) -> Response:

@@ -24,7 +24,15 @@ IMPORT_PATH = "/admin/orgs/{org_id}/import"
 _DOCUMENT_SCHEMA = inline_schema(Document)
 _MEDIA = {"application/json": {"schema": _DOCUMENT_SCHEMA}, codec.YAML_MEDIA_TYPE: {"schema": _DOCUMENT_SCHEMA}}
 _EXPORT_DOC: dict[str, Any] = {"responses": {"200": {"description": "The org's document", "content": _MEDIA}}}
-_IMPORT_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": _MEDIA}}
+_IMPORT_DOC: dict[str, Any] = {
+    "parameters": [
+        {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "Required to apply (428 without): the plan's `based_on`, or `*` to apply blind"},
+        {"name": "X-Change-Reason", "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "The reason of every write the apply makes (default `import`)"},
+    ],
+    "requestBody": {"required": True, "content": _MEDIA},
+}
 
 DryRun = Annotated[bool, Query(description="Plan only: what the import would change, and its errors; writes nothing")]
 Prune = Annotated[bool, Query(description="Delete the nodes the document lacks (children first)")]

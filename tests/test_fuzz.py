@@ -94,6 +94,7 @@ def fuzz_server(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         # The fuzzer sends bad credentials and issues tokens by the thousand: limits that throttle
         # failed authentication or token issuing (DESIGN §7) must not turn its cases into 429s.
         "AUTH_FAILURE_LIMIT": "1000000", "TOKEN_ISSUE_BURST": "100000", "TOKEN_ISSUE_PER_MINUTE": "100000",
+        "SHORT_LIVED_TOKEN_ISSUE_BURST": "100000", "SHORT_LIVED_TOKEN_ISSUE_PER_MINUTE": "100000",
     }
     server = ServerProcess(env=env, log_path=tmp_path_factory.mktemp("fuzz") / "server.log").start()
     yield server

@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run lint test bench screenshots chromium clean
+.PHONY: run lint test fuzz faults bench screenshots chromium clean
 
 # The SDK first: the server depends on config-service-client by version (DESIGN §12.3).
 $(STAMP): pyproject.toml clients/python/pyproject.toml
@@ -33,6 +33,16 @@ chromium:
 # PNGs of the console's main pages into docs/ui/ (committed; shown in the README)
 screenshots: $(STAMP) chromium
 	$(BIN)/python -m tests.screenshots docs/ui
+
+# schemathesis against a server of its own: ≥ 20,000 generated requests (tests/test_fuzz.py)
+fuzz: $(STAMP)
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-70} FUZZ_MIN_CASES=$${FUZZ_MIN_CASES:-20000} FUZZ_RANDOM=1 \
+		$(BIN)/python -m pytest tests/test_fuzz.py $(PYTEST_ARGS)
+
+# PostgreSQL restarts, outages and kill -9 of the service under a write load (tests/test_faults.py)
+faults: $(STAMP)
+	FAULT_ROUNDS=$${FAULT_ROUNDS:-3} FAULT_LOAD_SECONDS=$${FAULT_LOAD_SECONDS:-10} \
+		$(BIN)/python -m pytest tests/test_faults.py -s $(PYTEST_ARGS)
 
 # BENCH_SECONDS (per scenario, default 15) shortens it; docs/PERFORMANCE.md
 bench: $(STAMP)

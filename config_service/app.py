@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from config_service import __version__
@@ -43,11 +44,12 @@ from config_service.live.fastpath import CachedReadFastPath
 from config_service.live.hub import Hub
 from config_service.live.quotas import WatcherLimits, WatcherQuotas
 from config_service.live.service import Live
+from config_service.openapi import install as install_openapi
 from config_service.ops import metrics
 from config_service.ops.endpoints import router as ops_router
 from config_service.ops.limits import IssueBudget
 from config_service.ops.logging import access_log
-from config_service.ops.middleware import BodyLimit, RequestMiddleware
+from config_service.ops.middleware import CLIENT_CLOSED_REQUEST, BodyLimit, RequestMiddleware
 from config_service.orgs.endpoints import router as orgs_router
 from config_service.routing.endpoints import admin_router as routing_admin_router
 from config_service.routing.endpoints import router as routing_router
@@ -124,19 +126,27 @@ def _validation_problem(errors: Sequence[Mapping[str, Any]]) -> AppError:
     return InvalidRequest(f"{path or 'request'}: {message}", path=path)
 
 
-def database_problem(exc: DBAPIError) -> AppError:
-    """A database error as a problem, never with the statement or its parameters.
+# The last resort for a value validation let through (never the statement or its parameters): the
+# fuzzer counts every answer carrying it as a finding, since the request's own check should have
+# named the value's path.
+DATABASE_REFUSED_DETAIL = "the request holds a value the database cannot store (out of range or not storable text)"
+
+
+def database_problem(exc: DBAPIError | psycopg.Error) -> AppError:
+    """A database error as a problem, never with the statement or its parameters. The hot-path
+    statements of db/raw.py raise psycopg's own errors, the others SQLAlchemy's wrapping of them.
 
     SQLSTATE class 22 ("data exception": a number out of range, a NUL character in text or
     JSON, …) can only come from a value the client sent that validation let through: 422.
     A lost or refused connection is the service's trouble, not the client's: 503.
     """
-    orig = exc.orig
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
     sqlstate = getattr(orig, "sqlstate", None)
     if isinstance(orig, psycopg.errors.DataError):
         log.warning("database refused a value", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
-        return InvalidRequest("the request holds a value the database cannot store (out of range or not storable text)")
-    if exc.connection_invalidated or isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
+        return InvalidRequest(DATABASE_REFUSED_DETAIL)
+    if invalidated or isinstance(orig, psycopg.OperationalError | psycopg.InterfaceError):
         log.error("database unavailable", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
         return ServiceUnavailable("the database is unavailable; retry later", headers={"Retry-After": "5"})
     log.error("unhandled database error", extra={"sqlstate": sqlstate, "error": type(orig).__name__})
@@ -162,7 +172,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return problem_response(NotFound("no such route"), request)
         if exc.status_code == 400:  # FastAPI could not parse a body it was to validate
             return problem_response(InvalidJson("the request body could not be parsed as JSON"), request)
-        error = AppError(str(exc.detail))
+        error = AppError(str(exc.detail), headers=dict(exc.headers or {}))  # 405 keeps its `Allow`
         error.status = exc.status_code
         error.code = "method_not_allowed" if exc.status_code == 405 else "http_error"
         error.title = str(exc.detail)
@@ -171,6 +181,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def database_error(request: Request, exc: DBAPIError) -> Response:
         return problem_response(database_problem(exc), request)
+
+    @app.exception_handler(psycopg.Error)
+    async def driver_error(request: Request, exc: psycopg.Error) -> Response:
+        return problem_response(database_problem(exc), request)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # Nobody is left to read an answer: the status only tells the access log and the metrics
+        # that the client aborted (nginx's 499), not that the service failed.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -266,6 +286,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(CachedReadFastPath)  # inside RequestMiddleware: ids, metrics and logs still apply
     app.add_middleware(
         RequestMiddleware,

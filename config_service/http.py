@@ -1,15 +1,19 @@
-"""Small HTTP helpers shared by the routers: fast JSON responses and client-JSON bodies."""
+"""Small HTTP helpers shared by the routers: fast JSON responses, and the one way client input
+comes in — every JSON body through one parser, every parameter checked (DESIGN §6, §7)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from typing import Any
 
 import orjson
 from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
-from config_service.errors import InvalidConfig, InvalidJson, InvalidRequest
+from config_service.errors import AppError, InvalidConfig, InvalidJson, InvalidRequest
 from config_service.kit import jsondoc
 
 API_PREFIX = "/api/v1"  # every router but the operational one (/health, /ready, /metrics) is mounted here
@@ -39,15 +43,22 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
 
 
-async def json_body(request: Request) -> Any:
-    """The request body as JSON: 400 for invalid JSON, 422 for nesting no parser should follow."""
-    raw = await request.body()
+def client_json(raw: bytes, configs: tuple[str, ...] = ()) -> Any:
+    """A client's JSON document: 400 if it is not JSON, 422 naming the path of what cannot be kept
+    exactly as sent (I-JSON: NUL, lone surrogates, NaN, Infinity, integers beyond ±(2^53−1)) and
+    of nesting no parser should follow.
+
+    `configs`: top-level keys holding a config; a problem inside one is `invalid_config` named by
+    its path in that config, as every other config problem is.
+    """
     if not raw.strip():
         raise InvalidJson("the request body is empty; a JSON document is required")
     try:
         return jsondoc.parse(raw)
     except jsondoc.JsonTooDeep:
         raise InvalidConfig(f"JSON nested deeper than {jsondoc.MAX_JSON_NESTING} levels", path="") from None
+    except jsondoc.NotInteroperable as exc:
+        raise _unstorable(exc, configs) from None
     except jsondoc.JsonParseError as exc:
         raise InvalidJson(f"the request body is not valid JSON: {exc}") from None
 
@@ -69,12 +80,71 @@ def refuse_unknown(body: dict[str, Any], allowed: Collection[str]) -> None:
         raise unknown_fields(["/" + jsondoc.escape_token(key) for key in unknown], allowed)
 
 
+def _unstorable(exc: jsondoc.NotInteroperable, configs: tuple[str, ...]) -> AppError:
+    for key in configs:
+        if exc.path == f"/{key}" or exc.path.startswith(f"/{key}/"):
+            inside = exc.path[len(key) + 1:]
+            return InvalidConfig(f"config at {inside or '/'}: {exc.message}", path=inside)
+    return InvalidRequest(f"{exc.path or '/'}: {exc.message}", path=exc.path)
+
+
+async def json_body(request: Request, configs: tuple[str, ...] = ()) -> Any:
+    """The request body as JSON (`client_json`)."""
+    return client_json(await request.body(), configs)
+
+
+class ClientInputRequest(Request):
+    """A request whose JSON body, when FastAPI reads one for a body model, goes through `client_json`
+    (Starlette's `json.loads` would let NaN, huge integers and lone surrogates through)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = client_json(await self.body())
+        return self._json
+
+
+def refuse_unstorable_parameters(request: Request) -> None:
+    """Path and query parameters reach `text` columns too: no NUL, no lone surrogate (422 naming it)."""
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        if isinstance(value, str):
+            problem = jsondoc.find_unstorable(value, lenient=True)
+            if problem is not None:
+                raise InvalidRequest(f"{name}: {problem[1]}", path=name)
+
+
+class ClientInputRoute(APIRoute):
+    """Every route of the API: client input is checked in one place before any handler sees it.
+
+    FastAPI turns any error raised while it reads a body into a bare 400; the parser's own
+    problem (400 or 422 with its path) and a client that went away mid-body come through instead.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            refuse_unstorable_parameters(request)
+            try:
+                return await handler(ClientInputRequest(request.scope, request.receive))
+            except HTTPException as exc:
+                if isinstance(exc.__cause__, AppError | ClientDisconnect):
+                    raise exc.__cause__ from None
+                raise
+
+        return checked
+
+
 def optional_reason(value: Any, path: str = "/reason") -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > 2000:
         raise InvalidRequest("reason must be a string of at most 2000 characters", path=path)
     return value
+
+
+def body_doc(model: type[BaseModel], media: str = "application/json") -> dict[str, Any]:
+    """`openapi_extra` documenting a body a route parses itself (through `json_body`) as `model`."""
+    return {"requestBody": {"required": True, "content": {media: {"schema": inline_schema(model)}}}}
 
 
 def quoted(tag: str) -> str:

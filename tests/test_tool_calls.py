@@ -98,10 +98,16 @@ def test_bad_run_ids_are_422(team, run_id: str) -> None:
     assert _create(team, run_id=run_id).status_code == 422
 
 
-@pytest.mark.parametrize("ref", ["not a run", "x" * 300, "%00", "-dash", "00000000-0000-0000-0000-000000000000"])
+@pytest.mark.parametrize("ref", ["not a run", "x" * 300, "-dash", "00000000-0000-0000-0000-000000000000"])
 def test_a_malformed_or_unknown_run_path_is_404(team, ref: str) -> None:
     assert team.get(f"/agent-runs/{ref}").status_code == 404
     assert team.patch(f"/agent-runs/{ref}", json={"status": "success"}).status_code == 404
+
+
+def test_a_run_path_holding_a_nul_is_422_as_any_client_text(team) -> None:
+    """U+0000 is refused wherever a client sends text (DESIGN §6), a path parameter included."""
+    for response in (team.get("/agent-runs/%00"), team.patch("/agent-runs/%00", json={"status": "success"})):
+        assert response.status_code == 422 and response.json()["code"] == "invalid_request"
 
 
 def test_finish_keeps_the_clients_figures(team) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from config_service.errors import AppError, InvalidJson, UnsupportedMediaType
+from config_service.kit import jsondoc
 from config_service.transfer import codec, values, yaml_reader
 from config_service.transfer.document import Document, validate_document
 
@@ -156,6 +157,9 @@ VALUE_REFUSALS = [
      "/nodes/0/config/n/1", "2^53"),
     ("json integer of 5000 digits", JSON, doc_json('{"n": ' + "9" * 5000 + "}"), "invalid_config",
      "/nodes/0/config/n", "2^53"),
+    ("json float above 2^53-1", JSON, doc_json('{"n": 1e16}'), "invalid_config", "/nodes/0/config/n", "2^53"),
+    ("json float of 300 digits", JSON, doc_json('{"n": [-1e300]}'), "invalid_config", "/nodes/0/config/n/0",
+     "2^53"),
     ("json NaN", JSON, doc_json('{"n": NaN}'), "invalid_config", "/nodes/0/config/n", "NaN"),
     ("json -Infinity", JSON, doc_json('{"n": -Infinity}'), "invalid_config", "/nodes/0/config/n", "Infinity"),
     ("json float overflow", JSON, doc_json('{"n": 1e999}'), "invalid_config", "/nodes/0/config/n", "Infinity"),
@@ -167,6 +171,8 @@ VALUE_REFUSALS = [
      "/nodes/0/config/n", "2^53"),
     ("yaml hex integer above 2^53-1", YAML, doc_text("n: 0x20000000000000").encode(), "invalid_config",
      "/nodes/0/config/n", "2^53"),
+    ("yaml float above 2^53-1", YAML, doc_text("n: 1.0e+16").encode(), "invalid_config", "/nodes/0/config/n",
+     "2^53"),
     ("yaml .nan", YAML, doc_text("n: .nan").encode(), "invalid_config", "/nodes/0/config/n", "NaN"),
     ("yaml .inf", YAML, doc_text("n: [.inf]").encode(), "invalid_config", "/nodes/0/config/n/0", "Infinity"),
 ]
@@ -196,8 +202,11 @@ def test_json_nesting_beyond_the_parser_is_422_not_a_crash() -> None:
 
 
 def test_the_largest_safe_integers_are_accepted() -> None:
-    document = codec.parse(doc_json('{"max": 9007199254740991, "min": -9007199254740991, "f": 1e300}'), JSON)
-    assert document.nodes[0].config == {"max": 2**53 - 1, "min": -(2**53 - 1), "f": 1e300}
+    # a float beyond 2^53 is refused (PostgreSQL would store and serve it as a long integer); one
+    # below is kept, as are fractions of any size
+    raw = '{"max": 9007199254740991, "min": -9007199254740991, "f": 1.5e15, "tiny": 5e-324}'
+    document = codec.parse(doc_json(raw), JSON)
+    assert document.nodes[0].config == {"max": 2**53 - 1, "min": -(2**53 - 1), "f": 1.5e15, "tiny": 5e-324}
 
 
 # ---- media types -----------------------------------------------------------------------------
@@ -249,7 +258,7 @@ TRICKY_STRINGS = [
 def tricky_document() -> Document:
     config: dict[str, Any] = {f"k{i:02d}": value for i, value in enumerate(TRICKY_STRINGS)}
     config.update({value: i for i, value in enumerate(TRICKY_STRINGS) if len(value) <= 256 and value != "$secret"})
-    config["numbers"] = [0, -0.0, 1.5, 1e-7, 1e21, 2**53 - 1, -(2**53 - 1), 0.1, 123456789.125]
+    config["numbers"] = [0, -0.0, 1.5, 1e-7, 1e15, 2**53 - 1, -(2**53 - 1), 0.1, 123456789.125]
     config["literals"] = [True, False, None, [], {}]
     config["nested"] = {"z": {"y": {"x": None}}, "a": [{"b": "2024-01-01"}]}
     config["k" * 256] = "a key of 256 characters"
@@ -322,12 +331,12 @@ def test_long_values_are_not_folded() -> None:
 # ---- the value check itself ------------------------------------------------------------------
 
 @pytest.mark.parametrize(("value", "found"), [
-    ({"a": [1, {"b/c": {"~d": 2**53}}]}, ("/a/1/b~1c/~0d", values.INTEGER_MESSAGE)),
+    ({"a": [1, {"b/c": {"~d": 2**53}}]}, ("/a/1/b~1c/~0d", jsondoc.NUMBER_MESSAGE)),
     ({"a": [True, False, None, 1.5, "x", 2**53 - 1]}, None),
     ({"when": datetime.date(2024, 1, 1)}, ("/when", "a date is not a JSON value")),
     ({"a": {1: "x"}}, ("/a", "object keys must be strings")),
-    ({"k\ud800": 1}, ("/k", values.SURROGATE_MESSAGE)),
-    ([float("nan")], ("/0", values.NON_FINITE_MESSAGE)),
+    ({"k\ud800": 1}, ("/k", jsondoc.SURROGATE_MESSAGE)),
+    ([float("nan")], ("/0", jsondoc.NON_FINITE_MESSAGE)),
 ], ids=["escaped path", "all fine", "a date", "a non-string key", "a surrogate key", "nan"])
 def test_find_value_problem(value: Any, found: tuple[str, str] | None) -> None:
     assert values.find_value_problem(value) == found

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
@@ -19,9 +19,10 @@ from config_service.auth import policy
 from config_service.auth.dependencies import Context, OrgAdmin
 from config_service.auth.principal import Principal
 from config_service.errors import InvalidRequest
+from config_service.http import ClientInputRoute
 from config_service.orgs import service as orgs
 
-router = APIRouter(prefix="/admin/orgs/{org_id}/audit", tags=["audit"])
+router = APIRouter(prefix="/admin/orgs/{org_id}/audit", tags=["audit"], route_class=ClientInputRoute)
 
 
 def audit_filter(
@@ -75,7 +76,18 @@ async def list_audit(
         return await service.list_events(session, org_id, flt, limit=limit, cursor=cursor)
 
 
-@router.get("/export", operation_id="audit_export")
+_EXPORT_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The events, as a file to save",
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEventOut"}}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.get("/export", operation_id="audit_export", responses=_EXPORT_ANSWER)
 async def export_audit(
     ctx: Context,
     principal: OrgAdmin,

@@ -5,8 +5,9 @@ from pydantic import BaseModel
 
 from config_service.auth.dependencies import Identified
 from config_service.auth.principal import ALL_SCOPES, Principal
+from config_service.http import ClientInputRoute
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=ClientInputRoute)
 
 
 class Me(BaseModel):

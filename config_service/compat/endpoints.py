@@ -10,10 +10,13 @@ from config_service.auth import policy
 from config_service.auth.dependencies import Context, NodeReader
 from config_service.configs import service as configs
 from config_service.configs.endpoints import BeforeVersion, history_page
-from config_service.http import DEPRECATION_HEADERS, json_response
+from config_service.http import DEPRECATION_HEADERS, ClientInputRoute, json_response
 from config_service.live.reads import effective_response
 
-router = APIRouter(prefix="/config/orgs/{org_id}/nodes/{node_id}", tags=["compatibility"], deprecated=True)
+router = APIRouter(
+    prefix="/config/orgs/{org_id}/nodes/{node_id}", tags=["compatibility"], deprecated=True,
+    route_class=ClientInputRoute,
+)
 
 
 @router.get("/effective", operation_id="legacy_effective")

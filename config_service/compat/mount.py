@@ -34,7 +34,7 @@ from config_service.configs.endpoints import Secrets, Wait, write_response
 from config_service.configs.requests import JSON_PATCH_TYPE, parse_patch
 from config_service.context import AppContext
 from config_service.errors import Conflict, InvalidRequest
-from config_service.http import API_PREFIX, json_body, json_response, media_type
+from config_service.http import API_PREFIX, ClientInputRoute, json_body, json_response, media_type
 from config_service.integrations import service as integrations
 from config_service.kit.ids import ID_PATTERN
 from config_service.live.reads import effective_response
@@ -45,7 +45,7 @@ from config_service.tokens import service as tokens
 
 MOUNT = "/compat/incidentfox" + API_PREFIX
 TAG = "incidentfox compatibility"
-router = APIRouter(tags=[TAG])
+router = APIRouter(tags=[TAG], route_class=ClientInputRoute)
 router.include_router(runs.router)
 
 # An org the Slack bot provisions is `slack-<workspace id>` (DESIGN §6, docs/DECISIONS.md).

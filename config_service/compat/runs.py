@@ -13,13 +13,13 @@ from config_service.auth.dependencies import Context, Internal, InternalRunWrite
 from config_service.compat import shapes
 from config_service.compat.schemas import PeerCleanup, PeerRunCreate, PeerRunFinish, PeerToolCalls
 from config_service.errors import InvalidRequest
-from config_service.http import json_response
+from config_service.http import ClientInputRoute, json_response
 from config_service.runs import service
 from config_service.runs import tool_calls as calls
 from config_service.runs.endpoints import create, finish
 from config_service.runs.schemas import STATUS_ALIASES
 
-router = APIRouter(prefix="/internal/agent-runs")
+router = APIRouter(prefix="/internal/agent-runs", route_class=ClientInputRoute)
 
 RunRef = Annotated[str, Path(description="The run id the agent chose (or the server's uuid)")]
 PeerStatus = Annotated[str | None, Query(pattern="^(running|completed|failed|timeout|success|error)$")]

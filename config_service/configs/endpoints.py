@@ -12,9 +12,13 @@ from config_service.auth.principal import Principal
 from config_service.configs import locks, service
 from config_service.configs.changes import Change, Rollback
 from config_service.configs.preconditions import Precondition, none_match, parse_tags
-from config_service.configs.requests import MERGE_TYPES, WriteRequest, parse_patch, parse_put
+from config_service.configs.requests import CONFIG_KEYS, MERGE_TYPES, WriteRequest, parse_patch, parse_put
 from config_service.configs.schemas import (
+    PATCH_BODY_DOC,
     PREVIEW_BODY_DOC,
+    PUT_BODY_DOC,
+    ROLLBACK_BODY_DOC,
+    TEAM_PATCH_BODY_DOC,
     EffectiveView,
     HistoryItem,
     HistoryPage,
@@ -30,12 +34,21 @@ from config_service.configs.schemas import (
 )
 from config_service.context import AppContext
 from config_service.errors import InvalidRequest
-from config_service.http import DEPRECATION_HEADERS, json_body, json_response, media_type, quoted
+from config_service.http import (
+    DEPRECATION_HEADERS,
+    ClientInputRoute,
+    json_body,
+    json_response,
+    media_type,
+    quoted,
+)
 from config_service.kit import paging
 from config_service.live.reads import effective_response
 
-team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
-admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])
+team_router = APIRouter(prefix="/config/me", tags=["config (team)"], route_class=ClientInputRoute)
+admin_router = APIRouter(
+    prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"], route_class=ClientInputRoute
+)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Wait = Annotated[float | None, Query(ge=0, le=60, description="Long poll: seconds to wait for a change (≤ 60)")]
@@ -127,7 +140,7 @@ async def get_me_raw(ctx: Context, caller: TeamReader) -> RawView:
         return await service.read_raw(session, caller.org_id, caller.node_id)
 
 
-@team_router.patch("", response_model=WriteResult, operation_id="config_me_patch")
+@team_router.patch("", response_model=WriteResult, operation_id="config_me_patch", openapi_extra=TEAM_PATCH_BODY_DOC)
 async def patch_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
     """Merge patch (`application/json`, `application/merge-patch+json`: `{"config": …, "reason"?}`,
     also the peer agent's `"merge": true`) or RFC 6902 (`application/json-patch+json`). `If-Match`:
@@ -138,7 +151,7 @@ async def patch_me(ctx: Context, request: Request, caller: TeamWriter) -> Respon
     )
 
 
-@team_router.put("", response_model=WriteResult, operation_id="config_me_put")
+@team_router.put("", response_model=WriteResult, operation_id="config_me_put", openapi_extra=PUT_BODY_DOC)
 async def put_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
     """Replace the own config (`null` values are tombstones). Legacy `{"patch": …}` = PATCH."""
     parsed = await parse_put(request)
@@ -176,7 +189,9 @@ async def get_me_diff(
         return await service.version_diff(session, caller.org_id, caller.node_id, from_version, to_version)
 
 
-@team_router.post("/rollback", response_model=WriteResult, operation_id="config_me_rollback")
+@team_router.post(
+    "/rollback", response_model=WriteResult, operation_id="config_me_rollback", openapi_extra=ROLLBACK_BODY_DOC
+)
 async def rollback_me(ctx: Context, request: Request, caller: TeamWriter) -> Response:
     parsed = await rollback_body(request)
     return await write_response(
@@ -200,7 +215,9 @@ async def get_node_config(
     return json_response(view, headers=headers)
 
 
-@admin_router.patch("/config", response_model=WriteResult, operation_id="node_config_patch")
+@admin_router.patch(
+    "/config", response_model=WriteResult, operation_id="node_config_patch", openapi_extra=PATCH_BODY_DOC
+)
 async def patch_node_config(
     ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
 ) -> Response:
@@ -211,7 +228,7 @@ async def patch_node_config(
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
 
 
-@admin_router.put("/config", response_model=WriteResult, operation_id="node_config_put")
+@admin_router.put("/config", response_model=WriteResult, operation_id="node_config_put", openapi_extra=PUT_BODY_DOC)
 async def put_node_config(
     ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
 ) -> Response:
@@ -221,7 +238,10 @@ async def put_node_config(
     return await write_response(ctx, request, principal, org_id, node_id, parsed, own_resource=True)
 
 
-@admin_router.post("/config/rollback", response_model=WriteResult, operation_id="node_config_rollback")
+@admin_router.post(
+    "/config/rollback", response_model=WriteResult, operation_id="node_config_rollback",
+    openapi_extra=ROLLBACK_BODY_DOC,
+)
 async def rollback_node_config(
     ctx: Context, request: Request, principal: OrgAdmin, org_id: str, node_id: str
 ) -> Response:
@@ -232,7 +252,7 @@ async def rollback_node_config(
 async def preview_change(request: Request) -> Change:
     """A PATCH body (merge patch or RFC 6902, by media type) or `{"rollback_to": N}`."""
     if media_type(request) in MERGE_TYPES:
-        body = await json_body(request)
+        body = await json_body(request, configs=CONFIG_KEYS)
         if isinstance(body, dict) and "rollback_to" in body:
             if "config" in body:
                 raise InvalidRequest("give either 'config' or 'rollback_to', not both", path="")

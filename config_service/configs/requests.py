@@ -21,6 +21,7 @@ JSON_PATCH_TYPE = "application/json-patch+json"
 WRITE_FIELDS = frozenset({"config", "reason"})
 LEGACY_PUT_FIELDS = frozenset({"patch", "reason"})
 LEGACY_MERGE_FLAG = "merge"  # the peer agent's PATCH /config/me sends "merge": true
+CONFIG_KEYS = ("config", "patch")  # members holding a config (`patch`: the legacy PUT form)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,15 @@ class WriteRequest:
     change: Change
     reason: str | None
     legacy: bool = False
+
+
+async def _object_body(request: Request) -> dict[str, Any]:
+    """A `{"config": …}` (or legacy `{"patch": …}`) body. What the parser refuses inside the config
+    is named by its path in the config, as every other config problem is (`invalid_config`)."""
+    body = await json_body(request, configs=CONFIG_KEYS)
+    if not isinstance(body, dict):
+        raise InvalidRequest("the body must be a JSON object {\"config\": …, \"reason\": …}", path="")
+    return body
 
 
 def _config_object(body: dict[str, Any], key: str = "config") -> dict[str, Any]:
@@ -53,9 +63,7 @@ async def parse_patch(request: Request, *, legacy_merge_flag: bool = False) -> W
         raise UnsupportedMediaType(
             f"PATCH takes application/json, application/merge-patch+json or {JSON_PATCH_TYPE}, not {kind}"
         )
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object {\"config\": …, \"reason\": …}", path="")
+    body = await _object_body(request)
     refuse_unknown(body, WRITE_FIELDS | {LEGACY_MERGE_FLAG} if legacy_merge_flag else WRITE_FIELDS)
     if LEGACY_MERGE_FLAG in body and body[LEGACY_MERGE_FLAG] is not True:
         raise InvalidRequest("merge must be true: a PATCH always merges (PUT replaces)", path="/merge")
@@ -79,9 +87,7 @@ async def parse_put(request: Request) -> WriteRequest:
     kind = media_type(request)
     if kind not in MERGE_TYPES:
         raise UnsupportedMediaType(f"PUT takes application/json, not {kind}")
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise InvalidRequest("the body must be a JSON object {\"config\": …, \"reason\": …}", path="")
+    body = await _object_body(request)
     legacy_patch = put_with_patch(body)
     reason = optional_reason(body.get("reason"))
     if legacy_patch is not None:

@@ -93,6 +93,8 @@ class VersionDiff(BaseModel):
         description="RFC 6902 patch turning the own config of `from_version` into that of `to_version`; "
         "secrets masked (a changed secret is a `replace` whose value is `\"********\"`)"
     )
+
+
 # ---- preview (DESIGN §7) -------------------------------------------------------------------
 
 
@@ -125,30 +127,88 @@ class PreviewView(BaseModel):
     errors: list[PreviewError]
 
 
-PREVIEW_BODY_DOC = {
+# The write and preview bodies are parsed by configs.requests (by media type), not by a model: their
+# documentation is written here, as strict as the parser (unknown members are 422).
+_REASON: dict[str, Any] = {"type": "string", "maxLength": 2000}
+_WRITE_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["config"],
+    "additionalProperties": False,
+    "properties": {
+        "config": {"type": "object", "description": "PATCH: an RFC 7396 merge patch; PUT: the whole own config"},
+        "reason": _REASON,
+    },
+}
+# the peer agent's PATCH /config/me also sends "merge": true (DESIGN §6)
+_TEAM_PATCH_BODY: dict[str, Any] = {
+    **_WRITE_BODY,
+    "properties": {**_WRITE_BODY["properties"], "merge": {"const": True, "description": "Deprecated (peer agent)"}},
+}
+# the peer service's PUT form `{"patch": …}`, which means PATCH (answered with Deprecation headers)
+_LEGACY_PUT_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["patch"],
+    "additionalProperties": False,
+    "properties": {"patch": {"type": "object", "description": "Deprecated: a merge patch"}, "reason": _REASON},
+}
+_JSON_PATCH: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": {"type": "string"},
+            "from": {"type": "string"},
+            "value": {},
+        },
+    },
+}
+_IF_MATCH: dict[str, Any] = {
+    "name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "The write happens only if this validator is current (else 412)",
+}
+_CHANGE_REASON: dict[str, Any] = {
+    "name": "X-Change-Reason", "in": "header", "required": False, "schema": {"type": "string"},
+    "description": "The reason of an `application/json-patch+json` write",
+}
+
+
+def _patch_doc(merge_body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "parameters": [_IF_MATCH, _CHANGE_REASON],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": merge_body},
+                "application/merge-patch+json": {"schema": merge_body},
+                "application/json-patch+json": {"schema": _JSON_PATCH},
+            },
+        },
+    }
+
+
+PATCH_BODY_DOC = _patch_doc(_WRITE_BODY)
+TEAM_PATCH_BODY_DOC = _patch_doc(_TEAM_PATCH_BODY)
+PUT_BODY_DOC: dict[str, Any] = {
+    "parameters": [_IF_MATCH],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [_WRITE_BODY, _LEGACY_PUT_BODY]}}},
+    },
+}
+ROLLBACK_BODY_DOC: dict[str, Any] = {
+    "parameters": [_IF_MATCH],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": RollbackRequest.model_json_schema()}}},
+}
+PREVIEW_BODY_DOC: dict[str, Any] = {
+    "parameters": [_IF_MATCH, _CHANGE_REASON],
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {
-                "schema": {
-                    "oneOf": [
-                        {
-                            "type": "object",
-                            "required": ["config"],
-                            "properties": {"config": {"type": "object"}, "reason": {"type": "string"}},
-                            "additionalProperties": False,
-                        },
-                        PreviewRollback.model_json_schema(),
-                    ]
-                }
-            },
-            "application/merge-patch+json": {
-                "schema": {
-                    "type": "object", "required": ["config"], "additionalProperties": False,
-                    "properties": {"config": {"type": "object"}, "reason": {"type": "string"}},
-                }
-            },
-            "application/json-patch+json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            "application/json": {"schema": {"oneOf": [_WRITE_BODY, PreviewRollback.model_json_schema()]}},
+            "application/merge-patch+json": {"schema": _WRITE_BODY},
+            "application/json-patch+json": {"schema": _JSON_PATCH},
         },
-    }
+    },
 }

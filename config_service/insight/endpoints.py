@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from config_service.auth.dependencies import Context, OrgAdmin, TeamReader
-from config_service.http import json_response
+from config_service.http import ClientInputRoute, json_response
 from config_service.insight import service
 from config_service.insight.schemas import ExplainView
 
-team_router = APIRouter(prefix="/config/me", tags=["config (team)"])
-admin_router = APIRouter(prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"])
+team_router = APIRouter(prefix="/config/me", tags=["config (team)"], route_class=ClientInputRoute)
+admin_router = APIRouter(
+    prefix="/admin/orgs/{org_id}/nodes/{node_id}", tags=["config (admin)"], route_class=ClientInputRoute
+)
 
 
 @team_router.get("/explain", response_model=ExplainView, operation_id="config_me_explain")

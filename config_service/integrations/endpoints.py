@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin, TeamReader
 from config_service.errors import InvalidRequest
-from config_service.http import json_body
+from config_service.http import ClientInputRoute, body_doc, json_body
 from config_service.integrations import health, service
 from config_service.integrations.schemas import (
     HealthView,
@@ -19,7 +19,7 @@ from config_service.integrations.schemas import (
 )
 from config_service.kit.ids import ID_PATTERN, is_valid_id
 
-router = APIRouter(tags=["integrations"])
+router = APIRouter(tags=["integrations"], route_class=ClientInputRoute)
 
 Category = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=64)]
 
@@ -52,7 +52,7 @@ async def get_schema(ctx: Context, schema_id: str) -> IntegrationSchemaOut:
 
 
 @router.post("/integrations/schemas", status_code=201, response_model=IntegrationSchemaOut,
-             operation_id="integration_schema_create")
+             operation_id="integration_schema_create", openapi_extra=body_doc(IntegrationSchemaCreate))
 async def create_schema(ctx: Context, request: Request, principal: GlobalAdmin) -> IntegrationSchemaOut:
     body = IntegrationSchemaCreate.model_validate(await _object_body(request))
     async with ctx.db.transaction() as session:
@@ -60,7 +60,7 @@ async def create_schema(ctx: Context, request: Request, principal: GlobalAdmin) 
 
 
 @router.put("/integrations/schemas/{schema_id}", response_model=IntegrationSchemaOut,
-            operation_id="integration_schema_replace")
+            operation_id="integration_schema_replace", openapi_extra=body_doc(IntegrationSchemaUpdate))
 async def replace_schema(ctx: Context, request: Request, principal: GlobalAdmin,
     schema_id: str) -> IntegrationSchemaOut:
     body = IntegrationSchemaUpdate.model_validate(await _object_body(request))
@@ -69,7 +69,7 @@ async def replace_schema(ctx: Context, request: Request, principal: GlobalAdmin,
 
 
 @router.patch("/integrations/schemas/{schema_id}", response_model=IntegrationSchemaOut,
-              operation_id="integration_schema_update")
+              operation_id="integration_schema_update", openapi_extra=body_doc(IntegrationSchemaUpdate))
 async def update_schema(ctx: Context, request: Request, principal: GlobalAdmin, schema_id: str) -> IntegrationSchemaOut:
     body = IntegrationSchemaUpdate.model_validate(await _object_body(request))
     async with ctx.db.transaction() as session:

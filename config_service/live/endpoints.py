@@ -17,8 +17,9 @@ from config_service.auth.dependencies import Context, OrgAdmin, TeamReader
 from config_service.auth.principal import Principal
 from config_service.context import AppContext
 from config_service.errors import NotFound
+from config_service.http import ClientInputRoute
 
-router = APIRouter(tags=["live config"])
+router = APIRouter(tags=["live config"], route_class=ClientInputRoute)
 
 KEEPALIVE_SECONDS = 15
 MAX_LIFETIME_SECONDS = 15 * 60

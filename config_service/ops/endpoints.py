@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from config_service.db import migrate
-from config_service.http import json_response
+from config_service.http import ClientInputRoute, json_response
 from config_service.ops import metrics
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=ClientInputRoute)
 
 
 @router.get("/health", operation_id="health")
@@ -21,7 +23,12 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", operation_id="ready")
+_NOT_READY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The database does not answer, or its schema is not one this release runs on"}
+}
+
+
+@router.get("/ready", operation_id="ready", responses=_NOT_READY)
 async def ready(request: Request) -> Response:
     """The database answers and its schema is one this release can run on."""
     ctx = request.app.state.ctx
@@ -38,7 +45,7 @@ async def ready(request: Request) -> Response:
     return json_response({"status": "ok", "database": "ok", "schema": revision})
 
 
-@router.get("/metrics", operation_id="metrics")
+@router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
 async def prometheus(request: Request) -> Response:
     pool = request.app.state.ctx.db.engine.pool
     for state, value in (("checked_out", pool.checkedout()), ("idle", pool.checkedin()), ("size", pool.size())):

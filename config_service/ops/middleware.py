@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config_service.db import statements
@@ -20,6 +21,10 @@ from config_service.ops import metrics
 from config_service.ops.logging import access_log, request_id
 
 log = logging.getLogger("config_service.access")
+
+# nginx's code for a client that closed the connection before the answer: logged and counted
+# as a client abort, never as a server error.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def _problem(error: AppError) -> bytes:
@@ -174,6 +179,9 @@ class RequestMiddleware:
         counting = statements.start()
         try:
             await self.app(scope, limited_receive, tracking_send)
+        except ClientDisconnect:
+            if not status_sent:
+                status = CLIENT_CLOSED_REQUEST
         except Exception as exc:  # noqa: BLE001 - the last line of defence: answer, log once, keep the connection
             if timed_out:
                 return  # answered 408 already; `finally` still counts and logs it

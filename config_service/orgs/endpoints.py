@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from config_service.auth.dependencies import AnyAdmin, Context, GlobalAdmin, OrgAdmin
+from config_service.http import ClientInputRoute
 from config_service.kit.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs import service
 from config_service.orgs.schemas import NodeCreate, NodeList, NodeOut, NodeUpdate, OrgCreate, OrgList, OrgOut, TreeOut
 
-router = APIRouter(prefix="/admin/orgs", tags=["orgs"])
+router = APIRouter(prefix="/admin/orgs", tags=["orgs"], route_class=ClientInputRoute)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from config_service.auth import policy
 from config_service.auth.dependencies import Context, Exchanger, OrgAdmin, RoutingCaller
 from config_service.errors import InvalidRequest
+from config_service.http import ClientInputRoute
 from config_service.kit.ids import is_valid_id
 from config_service.kit.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs import service as orgs
@@ -24,8 +25,8 @@ from config_service.routing.schemas import (
     LookupResult,
 )
 
-router = APIRouter(prefix="/internal", tags=["routing"])
-admin_router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["routing"])
+router = APIRouter(prefix="/internal", tags=["routing"], route_class=ClientInputRoute)
+admin_router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["routing"], route_class=ClientInputRoute)
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 

@@ -20,7 +20,8 @@ from config_service.auth.dependencies import (
 from config_service.auth.principal import Principal
 from config_service.context import AppContext
 from config_service.errors import InvalidRequest
-from config_service.http import json_body, json_response
+from config_service.http import ClientInputRoute, json_body, json_response
+from config_service.kit.jsondoc import MAX_SAFE_INTEGER
 from config_service.runs import service, tool_calls
 from config_service.runs.schemas import (
     CleanupRequest,
@@ -38,10 +39,11 @@ from config_service.runs.schemas import (
     ToolCallList,
 )
 
-router = APIRouter(tags=["agent runs"])
+router = APIRouter(tags=["agent runs"], route_class=ClientInputRoute)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+# echoed in the answer, so within I-JSON (and far within PostgreSQL's OFFSET, a bigint)
+Offset = Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)]
 RunRef = Annotated[str, Path(description="The run's `id`, or the `run_id` its client chose (another form: 404)")]
 
 

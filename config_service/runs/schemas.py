@@ -193,10 +193,14 @@ class RunConfig(BaseModel):
     hierarchy: list[str]
 
 
+MAX_STALE_AGE_SECONDS = 100 * 366 * 24 * 3600
+
+
 class CleanupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_age_seconds: int = Field(default=3600, ge=1, le=10 * 365 * 86400)
+    # a century: `now() - max_age` must stay a timestamp PostgreSQL holds (an interval of 2^53 s does not)
+    max_age_seconds: int = Field(default=3600, ge=1, le=MAX_STALE_AGE_SECONDS)
     org_id: str | None = Field(default=None, pattern=ID_PATTERN)
 
 

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Body, Query, Response
 
 from config_service.auth.dependencies import Context, GlobalAdmin, OrgAdmin
 from config_service.errors import InvalidRequest
+from config_service.http import ClientInputRoute
 from config_service.kit.ids import is_valid_id
 from config_service.kit.paging import DEFAULT_LIMIT, MAX_LIMIT
 from config_service.orgs import service as orgs
 from config_service.tokens import service
 from config_service.tokens.schemas import AdminTokenCreate, TokenCreate, TokenIssued, TokenList
 
-router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["tokens"])
+router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["tokens"], route_class=ClientInputRoute)
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Request, Response
 from config_service.auth.dependencies import Context, OrgAdmin
 from config_service.configs.preconditions import parse_tags
 from config_service.errors import PreconditionRequired
-from config_service.http import inline_schema, json_response, optional_reason, quoted
+from config_service.http import ClientInputRoute, inline_schema, json_response, optional_reason, quoted
 from config_service.transfer import codec, service
 from config_service.transfer.document import Document
 from config_service.transfer.plan import Plan
 from config_service.transfer.schemas import AppliedView
 
-router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["config as code"])
+router = APIRouter(prefix="/admin/orgs/{org_id}", tags=["config as code"], route_class=ClientInputRoute)
 
 # the one route whose body limit is IMPORT_MAX_BYTES, not MAX_BODY_BYTES (ops.middleware.BodyLimit)
 IMPORT_PATH = "/admin/orgs/{org_id}/import"
@@ -24,7 +24,15 @@ IMPORT_PATH = "/admin/orgs/{org_id}/import"
 _DOCUMENT_SCHEMA = inline_schema(Document)
 _MEDIA = {"application/json": {"schema": _DOCUMENT_SCHEMA}, codec.YAML_MEDIA_TYPE: {"schema": _DOCUMENT_SCHEMA}}
 _EXPORT_DOC: dict[str, Any] = {"responses": {"200": {"description": "The org's document", "content": _MEDIA}}}
-_IMPORT_DOC: dict[str, Any] = {"requestBody": {"required": True, "content": _MEDIA}}
+_IMPORT_DOC: dict[str, Any] = {
+    "parameters": [
+        {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "Required to apply (428 without): the plan's `based_on`, or `*` to apply blind"},
+        {"name": "X-Change-Reason", "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "The reason of every write the apply makes (default `import`)"},
+    ],
+    "requestBody": {"required": True, "content": _MEDIA},
+}
 
 DryRun = Annotated[bool, Query(description="Plan only: what the import would change, and its errors; writes nothing")]
 Prune = Annotated[bool, Query(description="Delete the nodes the document lacks (children first)")]

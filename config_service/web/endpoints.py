@@ -17,9 +17,10 @@ from fastapi.responses import RedirectResponse
 
 from config_service.configs.preconditions import none_match
 from config_service.errors import NotFound
+from config_service.http import ClientInputRoute
 from config_service.web.assets import Asset, AssetDir
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=ClientInputRoute)
 
 UI_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

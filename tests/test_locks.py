@@ -356,6 +356,13 @@ def test_write_waiting_on_a_rolled_back_lock_goes_through(org, db, database_url)
     assert stored(db, org.org_id, "sre") == ({"model": "x"}, 2)
 
 
+def wait_until(condition, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 def test_lock_raced_with_many_child_writes_is_never_bypassed(org, db, server):
     org.add_node("sre")
     org.patch(org.org_id, {"model": "gpt-4o"})
@@ -378,13 +385,16 @@ def test_lock_raced_with_many_child_writes_is_never_bypassed(org, db, server):
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(writer, w) for w in range(8)]
-        time.sleep(0.3)
-        set_locks(org, org.org_id, ["/model"])
-        lock_done.set()
-        value_at_lock = stored(db, org.org_id, "sre")[0].get("model")
-        version_at_lock = stored(db, org.org_id, "sre")[1]
-        time.sleep(0.5)
-        stop.set()
+        try:
+            # conditions, not fixed sleeps: a loaded machine may start the writers late
+            wait_until(lambda: any(status == 200 for _after, status in list(outcomes)), "a write before the lock")
+            set_locks(org, org.org_id, ["/model"])
+            lock_done.set()
+            value_at_lock = stored(db, org.org_id, "sre")[0].get("model")
+            version_at_lock = stored(db, org.org_id, "sre")[1]
+            wait_until(lambda: sum(1 for after, _s in list(outcomes) if after) >= 16, "writes after the lock")
+        finally:
+            stop.set()
         for future in futures:
             future.result()
 

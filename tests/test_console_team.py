@@ -299,3 +299,34 @@ def test_agent_runs_with_stats(org, console):
     expect(runs).to_contain_text("planner")
     expect(runs).to_contain_text("investigator")
     expect(runs).to_contain_text("running")
+
+
+def test_every_leaf_shows_at_once_with_the_node_that_set_it_and_its_lock(org, console):
+    """DESIGN §12.1: every leaf shows the node that set it and a lock badge — without a click
+    first, however deep it sits (the tree is collapsible, not collapsed)."""
+    org.patch(org.org_id, {"agents": {"planner": {"model": "gpt-4o", "limits": {"max_steps": 12}}}})
+    _lock(org, org.org_id, ["/agents/planner/model"])
+    org.add_node("sre")
+    org.patch("sre", {"agents": {"planner": {"temperature": 0.1}}})
+    console.sign_in(org.token("sre"))
+    page = console.page
+    model = console.leaf("/agents/planner/model")
+    expect(model).to_be_visible()
+    expect(model.get_by_text(f"locked by {org.org_id}")).to_be_visible()
+    expect(page.get_by_text("locked by")).to_have_count(1)  # the one lock badge; nothing else reads alike
+    expect(console.leaf("/agents/planner/limits/max_steps")).to_be_visible()
+    temperature = console.leaf("/agents/planner/temperature")
+    expect(temperature).to_be_visible()
+    expect(temperature).to_contain_text("sre · own · v2")  # its own value names the node too
+    # a branch that appears later (a live change) shows open as well
+    org.patch(org.org_id, {"agents": {"writer": {"prompt": {"style": "terse"}}}})
+    expect(console.leaf("/agents/writer/prompt/style")).to_be_visible()
+    # and the tree still folds
+    page.get_by_role("button", name="Collapse all").click()
+    expect(model).to_be_hidden()
+    page.locator('li.branch[data-path="/agents"] > details > summary').click()
+    page.locator('li.branch[data-path="/agents/planner"] > details > summary').click()
+    expect(model).to_be_visible()
+    expect(console.leaf("/agents/planner/limits/max_steps")).to_be_hidden()
+    page.get_by_role("button", name="Expand all").click()
+    expect(console.leaf("/agents/planner/limits/max_steps")).to_be_visible()

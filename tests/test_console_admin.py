@@ -343,3 +343,18 @@ def test_admin_node_pages_read_masked_and_name_their_controls(org, console):
     page.get_by_label("Locked paths").fill("/model")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("1 locked path")
+
+
+def test_an_org_created_in_the_console_is_the_one_its_org_pages_open(make_org, console, server_keys):
+    make_org("older")
+    console.sign_in(server_keys["ADMIN_TOKEN"])
+    page = console.page
+    org_id = unique_id("fresh")
+    page.get_by_label("Org ID").fill(org_id)
+    page.get_by_role("button", name="Create org").click()
+    expect(page.get_by_role("status").filter(has_text="created")).to_contain_text(org_id)
+    page.get_by_role("link", name="Org tree").click()
+    expect(page.locator("main h1")).to_have_text(org_id)
+    page.get_by_label("Node ID").fill("team-a")
+    page.get_by_role("button", name="Add node").click()
+    expect(page.get_by_role("region", name="Org tree")).to_contain_text("team-a")

@@ -115,6 +115,7 @@ def test_edit_preview_then_save(org, console):
     expect(preview.locator(".blast")).to_contain_text("2 of 2 nodes in this subtree change")
     assert org.own("sre")["version"] == 2  # a preview writes nothing
 
+    page.get_by_text("Add a reason").click()
     page.get_by_label("Reason (optional)").fill("try model b")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("version 3")
@@ -330,3 +331,21 @@ def test_every_leaf_shows_at_once_with_the_node_that_set_it_and_its_lock(org, co
     expect(console.leaf("/agents/planner/limits/max_steps")).to_be_hidden()
     page.get_by_role("button", name="Expand all").click()
     expect(console.leaf("/agents/planner/limits/max_steps")).to_be_visible()
+
+
+def test_the_json_editor_is_the_one_textbox_while_editing(org, console):
+    """A test (or a screen reader's form mode) that asks for "the textbox" finds the JSON editor;
+    the optional reason is one click further."""
+    org.add_node("sre")
+    org.patch("sre", {"model": "a"})
+    console.sign_in(_writer(org))
+    page = console.page
+    page.get_by_role("button", name="Edit").click()
+    page.get_by_role("textbox").fill('{"model": "b"}')
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("region", name="Preview of the change")).to_contain_text('"b"')
+    page.get_by_text("Add a reason").click()
+    page.get_by_label("Reason (optional)").fill("why not")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("version 3")
+    assert org.admin.get(org.node_path("sre") + "/history").json()["items"][0]["reason"] == "why not"

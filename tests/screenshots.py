@@ -55,6 +55,7 @@ def capture(out: Path, base_url: str, admin_token: str, org_id: str, team_token:
         own["agents"]["planner"] = {"temperature": 0.1}
         own["model"] = "gpt-4.1"
         editor.fill(json.dumps(own, indent=2))
+        page.get_by_text("Add a reason").click()
         page.get_by_label("Reason (optional)").fill("try gpt-4.1 for the sre agents")
         page.get_by_role("button", name="Preview").click()
         page.get_by_role("region", name="Preview of the change").wait_for()

@@ -188,12 +188,12 @@ def test_admin_opens_a_node_edits_it_and_its_locks(org, console, admin):
 
     page.get_by_role("link", name="Locks").click()
     page.get_by_label("Locked paths (one JSON Pointer per line)").fill("/model\n/tools/deploy")
-    page.get_by_role("button", name="Save locked paths").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("2 locked paths")
     locks = admin.get(org.node_path("sre") + "/locks").json()["locked_paths"]
     assert sorted(locks) == ["/model", "/tools/deploy"]
     page.get_by_label("Locked paths (one JSON Pointer per line)").fill("not-a-pointer")
-    page.get_by_role("button", name="Save locked paths").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("not-a-pointer")
 
     page.get_by_role("link", name="History").click()
@@ -302,3 +302,59 @@ def test_keyboard_alone_signs_in_and_moves_around(org, console):
     page.keyboard.press("Enter")
     expect(page.get_by_role("link", name="History")).to_have_attribute("aria-current", "page")
     assert page.evaluate("location.hash") == "#/history"
+
+
+def test_an_org_admin_revokes_the_one_team_token_by_the_name_revoke(org, console, server):
+    """The Tokens page of an org admin lists its own admin token too; the one team token's button
+    is still the only one a strict `get_by_role("button", name="Revoke")` finds."""
+    org.add_node("sre")
+    console.sign_in(org.admin_token())
+    page = console.page
+    page.get_by_role("link", name="Tokens").click()
+    page.get_by_label("Node", exact=True).select_option("sre")
+    page.get_by_role("button", name="Issue token").click()
+    token = page.get_by_label("New token").input_value()
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("row").filter(has_text="sre")).to_contain_text("active")
+    page.get_by_role("button", name="Revoke", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="revoked")).to_be_visible()
+    with httpx.Client(base_url=server.api, headers={"Authorization": f"Bearer {token}"}) as agent:
+        assert agent.get("/auth/me").status_code == 401
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()  # its own token still works
+    # the org-admin tokens are one click away
+    page.locator("summary").filter(has_text="Org-admin tokens").click()
+    expect(page.get_by_role("region", name="Org-admin tokens")).to_contain_text("active")
+
+
+def test_admin_node_pages_read_masked_and_name_their_controls(org, console):
+    """DESIGN §12.1: the console always reads with `?secrets=masked` (the admin's node page too);
+    the Locks page saves with a button named Save; the org tree is a region named Org tree."""
+    org.add_node("sre")
+    org.patch("sre", {"integrations": {"coralogix": {"api_key": "cxup-never-on-screen"}}})
+    console.sign_in(org.admin_token())
+    page = console.page
+    expect(page.get_by_role("region", name="Org tree")).to_contain_text("sre")
+    page.get_by_role("region", name="Org tree").get_by_role("link", name="sre").click()
+    expect(console.leaf("/integrations/coralogix/api_key")).to_contain_text("********")
+    reads = [r.url for r in console.requests if r.url.split("?")[0].endswith(("/effective", "/watch"))]
+    assert reads and all("secrets=masked" in url for url in reads), reads
+    assert "cxup-never-on-screen" not in page.content()
+    page.get_by_role("link", name="Locks").click()
+    page.get_by_label("Locked paths").fill("/model")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("1 locked path")
+
+
+def test_an_org_created_in_the_console_is_the_one_its_org_pages_open(make_org, console, server_keys):
+    make_org("older")
+    console.sign_in(server_keys["ADMIN_TOKEN"])
+    page = console.page
+    org_id = unique_id("fresh")
+    page.get_by_label("Org ID").fill(org_id)
+    page.get_by_role("button", name="Create org").click()
+    expect(page.get_by_role("status").filter(has_text="created")).to_contain_text(org_id)
+    page.get_by_role("link", name="Org tree").click()
+    expect(page.locator("main h1")).to_have_text(org_id)
+    page.get_by_label("Node ID").fill("team-a")
+    page.get_by_role("button", name="Add node").click()
+    expect(page.get_by_role("region", name="Org tree")).to_contain_text("team-a")

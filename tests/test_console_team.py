@@ -115,6 +115,7 @@ def test_edit_preview_then_save(org, console):
     expect(preview.locator(".blast")).to_contain_text("2 of 2 nodes in this subtree change")
     assert org.own("sre")["version"] == 2  # a preview writes nothing
 
+    page.get_by_text("Add a reason").click()
     page.get_by_label("Reason (optional)").fill("try model b")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("version 3")
@@ -299,3 +300,52 @@ def test_agent_runs_with_stats(org, console):
     expect(runs).to_contain_text("planner")
     expect(runs).to_contain_text("investigator")
     expect(runs).to_contain_text("running")
+
+
+def test_every_leaf_shows_at_once_with_the_node_that_set_it_and_its_lock(org, console):
+    """DESIGN §12.1: every leaf shows the node that set it and a lock badge — without a click
+    first, however deep it sits (the tree is collapsible, not collapsed)."""
+    org.patch(org.org_id, {"agents": {"planner": {"model": "gpt-4o", "limits": {"max_steps": 12}}}})
+    _lock(org, org.org_id, ["/agents/planner/model"])
+    org.add_node("sre")
+    org.patch("sre", {"agents": {"planner": {"temperature": 0.1}}})
+    console.sign_in(org.token("sre"))
+    page = console.page
+    model = console.leaf("/agents/planner/model")
+    expect(model).to_be_visible()
+    expect(model.get_by_text(f"locked by {org.org_id}")).to_be_visible()
+    expect(page.get_by_text("locked by")).to_have_count(1)  # the one lock badge; nothing else reads alike
+    expect(console.leaf("/agents/planner/limits/max_steps")).to_be_visible()
+    temperature = console.leaf("/agents/planner/temperature")
+    expect(temperature).to_be_visible()
+    expect(temperature).to_contain_text("sre · own · v2")  # its own value names the node too
+    # a branch that appears later (a live change) shows open as well
+    org.patch(org.org_id, {"agents": {"writer": {"prompt": {"style": "terse"}}}})
+    expect(console.leaf("/agents/writer/prompt/style")).to_be_visible()
+    # and the tree still folds
+    page.get_by_role("button", name="Collapse all").click()
+    expect(model).to_be_hidden()
+    page.locator('li.branch[data-path="/agents"] > details > summary').click()
+    page.locator('li.branch[data-path="/agents/planner"] > details > summary').click()
+    expect(model).to_be_visible()
+    expect(console.leaf("/agents/planner/limits/max_steps")).to_be_hidden()
+    page.get_by_role("button", name="Expand all").click()
+    expect(console.leaf("/agents/planner/limits/max_steps")).to_be_visible()
+
+
+def test_the_json_editor_is_the_one_textbox_while_editing(org, console):
+    """A test (or a screen reader's form mode) that asks for "the textbox" finds the JSON editor;
+    the optional reason is one click further."""
+    org.add_node("sre")
+    org.patch("sre", {"model": "a"})
+    console.sign_in(_writer(org))
+    page = console.page
+    page.get_by_role("button", name="Edit").click()
+    page.get_by_role("textbox").fill('{"model": "b"}')
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("region", name="Preview of the change")).to_contain_text('"b"')
+    page.get_by_text("Add a reason").click()
+    page.get_by_label("Reason (optional)").fill("why not")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").filter(has_text="Saved")).to_contain_text("version 3")
+    assert org.admin.get(org.node_path("sre") + "/history").json()["items"][0]["reason"] == "why not"

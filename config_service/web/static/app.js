@@ -283,6 +283,12 @@ function route() {
     navigate: (to) => {
       location.hash = to;
     },
+    // an org created (the one the org pages open next) or deleted: redraw the navigation
+    orgsChanged: async (opened) => {
+      if (opened) sessionStorage.setItem(ORG_KEY, opened);
+      await refreshOrgs();
+      if (state.pageAbort === abort) drawNav(me, parts, hash);
+    },
   };
   const page = pickPage(me, parts, ctx);
   Promise.resolve(page).catch((error) => {

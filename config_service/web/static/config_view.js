@@ -7,9 +7,7 @@ import { branchPointers, configTree } from "./tree.js";
 import { openEditor } from "./editor.js";
 
 export async function configSection({ body, target, live, signal }) {
-  const open = new Set();
-  for (const key of Object.keys(live.current.effective_config))
-    open.add(`/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`);
+  const closed = new Set(); // the branches folded by hand; every other one shows open
   let explain = null;
   let explainError = null;
   let sequence = 0;
@@ -42,7 +40,7 @@ export async function configSection({ body, target, live, signal }) {
     replace(
       treeBox,
       configTree(effective, explain, {
-        open,
+        closed,
         self: target.node,
         nodeHash: target.nodeHash,
         filter: filter.value,
@@ -84,12 +82,12 @@ export async function configSection({ body, target, live, signal }) {
   filter.addEventListener("input", draw);
   const expand = h("button", { type: "button", class: "ghost small", text: "Expand all" });
   expand.addEventListener("click", () => {
-    branchPointers(live.current.effective_config).forEach((p) => open.add(p));
+    closed.clear();
     draw();
   });
   const collapse = h("button", { type: "button", class: "ghost small", text: "Collapse all" });
   collapse.addEventListener("click", () => {
-    open.clear();
+    branchPointers(live.current.effective_config).forEach((p) => closed.add(p));
     draw();
   });
   const edit = h("button", {
@@ -130,12 +128,12 @@ export async function configSection({ body, target, live, signal }) {
     h(
       "div",
       { class: "legend", "aria-label": "Legend" },
-      badge("own · v", "own"),
+      badge("node · own · v", "own"),
       h("span", { text: "set by this node (own-config version)" }),
       badge("node · v", "source"),
       h("span", { text: "inherited from that ancestor" }),
-      badge("locked by node", "lock"),
-      h("span", { text: "only that node or above can change it" }),
+      badge("lock", "lock"),
+      h("span", { text: "only the node that holds the lock, or one above, can change it" }),
     ),
     treeBox,
     ownView,

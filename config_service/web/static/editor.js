@@ -263,7 +263,8 @@ export async function openEditor({ box, target, live, signal, onDone }) {
       h("label", { for: areaId, class: "sr-only", text: `Own config of ${target.node} (JSON)` }),
       area,
       status,
-      reason.wrap,
+      // folded: while editing, the JSON editor is the page's one text box
+      h("details", { class: "reason-box" }, h("summary", { text: "Add a reason (optional)" }), reason.wrap),
       h("div", { class: "actions" }, previewButton, saveButton, cancelButton),
       result,
       previewBox,

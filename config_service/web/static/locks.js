@@ -23,7 +23,7 @@ export async function locksSection({ body, target, signal }) {
   area.value = view.locked_paths.join("\n");
   const reasonInput = h("input", { type: "text", maxlength: 2000, placeholder: "Why?" });
   const slot = messageSlot();
-  const save = h("button", { type: "submit", class: "primary", text: "Save locked paths" });
+  const save = h("button", { type: "submit", class: "primary", text: "Save" });
   const form = h(
     "form",
     { class: "locks-form", novalidate: true },

@@ -43,7 +43,7 @@ export function teamTarget(me) {
   };
 }
 
-/** Any node of an org, through the admin node routes (always masked). */
+/** Any node of an org, through the admin node routes (masked anyway; the console asks it too). */
 export function adminTarget(org, node) {
   const base = `/admin/orgs/${enc(org)}/nodes/${enc(node)}`;
   const page = `#/orgs/${enc(org)}/nodes/${enc(node)}`;
@@ -52,7 +52,7 @@ export function adminTarget(org, node) {
     org,
     node,
     canWrite: true,
-    effective: `${base}/effective`,
+    effective: `${base}/effective?secrets=masked`,
     explain: `${base}/explain`,
     async own() {
       const view = await get(`${base}/config`);
@@ -65,7 +65,7 @@ export function adminTarget(org, node) {
     version: (v) => `${base}/history/${v}`,
     diff: `${base}/diff`,
     rollback: `${base}/config/rollback`,
-    watch: `${base}/watch`,
+    watch: `${base}/watch?secrets=masked`,
     health: `${base}/integrations/health`,
     locks: `${base}/locks`,
     runs: { path: `/admin/orgs/${enc(org)}/agent-runs`, query: { team_node_id: node } },

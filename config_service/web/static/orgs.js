@@ -59,7 +59,7 @@ export async function renderOrgs(ctx) {
         async () => {
           await del(`/admin/orgs/${enc(org.org_id)}`, { query: { cascade: true } });
           slot.ok(`Org ${org.org_id} deleted.`);
-          await load();
+          await Promise.all([load(), ctx.orgsChanged(null)]);
         },
         slot,
       );
@@ -96,7 +96,7 @@ export async function renderOrgs(ctx) {
           idInput.value = "";
           nameInput.value = "";
           createSlot.ok(`Org ${org.org_id} created.`);
-          await load();
+          await Promise.all([load(), ctx.orgsChanged(org.org_id)]);
         },
         createSlot,
       );

@@ -201,6 +201,6 @@ export async function renderOrgTree(ctx, org) {
     ),
     h("div", { class: "card" }, h("h2", { class: "card-title", text: "New node" }), form, addSlot.el),
     slot.el,
-    h("div", { class: "card" }, treeBox),
+    h("section", { class: "card", "aria-label": "Org tree" }, treeBox),
   );
 }

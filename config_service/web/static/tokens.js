@@ -149,6 +149,7 @@ export async function renderTokens(ctx, org) {
   const loadAdminTokens = async () => {
     try {
       const page = await get(`${base}/admin-tokens`, { query: { limit: 200 }, signal });
+      adminCount.textContent = `(${page.items.filter((t) => !t.revoked_at).length} active)`;
       replace(
         adminBox,
         table(
@@ -259,6 +260,7 @@ export async function renderTokens(ctx, org) {
           const body = adminDescription.value.trim() ? { description: adminDescription.value.trim() } : {};
           const issued = await post(`${base}/admin-tokens`, body);
           adminDescription.value = "";
+          adminCard.open = true;
           showIssued(issued);
           await loadAdminTokens();
         },
@@ -267,6 +269,16 @@ export async function renderTokens(ctx, org) {
     });
   }
 
+  // Folded until asked for: the page's Revoke buttons are then the team tokens' only (an org
+  // admin's own token is in this list; one click away, not one mistaken click away).
+  const adminCount = h("span", { class: "count" });
+  const adminCard = h(
+    "details",
+    { class: "card admin-tokens" },
+    h("summary", { class: "card-title" }, "Org-admin tokens ", adminCount),
+    adminIssue,
+    adminBox,
+  );
   filterSelect.addEventListener("change", loadTeamTokens);
   replace(
     main,
@@ -293,7 +305,7 @@ export async function renderTokens(ctx, org) {
       ),
       listBox,
     ),
-    h("div", { class: "card" }, h("h2", { class: "card-title", text: "Org-admin tokens" }), adminIssue, adminBox),
+    adminCard,
   );
   await Promise.all([loadTeamTokens(), loadAdminTokens()]);
 }

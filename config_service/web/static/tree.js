@@ -23,9 +23,10 @@ function lastSegment(pointer) {
 
 /**
  * Build the tree. `explain` is {pointer: {value, node_id, version, locked_by, secret, overrides}};
- * `open` is the set of open branch pointers (kept across live re-renders); `self` the node shown.
+ * `closed` is the set of folded branch pointers (kept across live re-renders: every other branch,
+ * a new one too, shows open, so each leaf is in sight); `self` the node shown.
  */
-export function configTree(effective, explain, { open, self, nodeHash, filter = "" }) {
+export function configTree(effective, explain, { closed, self, nodeHash, filter = "" }) {
   const paths = explain || {};
   // Tombstones (a null that hides an inherited key) are not in the effective config; show them
   // where they would be, so "why is this key missing?" has an answer too.
@@ -42,7 +43,8 @@ export function configTree(effective, explain, { open, self, nodeHash, filter = 
   const sourceBadge = (entry) => {
     if (!entry) return null;
     const own = entry.node_id === self;
-    const label = own ? `own · v${entry.version ?? "?"}` : `${entry.node_id} · v${entry.version ?? "?"}`;
+    // the node that set it, by name — its own values too ("sre · own · v3")
+    const label = `${entry.node_id}${own ? " · own" : ""} · v${entry.version ?? "?"}`;
     const title = own ? "Set by this node's own config" : `Inherited: set by ${entry.node_id}`;
     if (!own && nodeHash) {
       return h("a", { class: "badge badge-source", href: nodeHash(entry.node_id), title, text: label });
@@ -122,7 +124,7 @@ export function configTree(effective, explain, { open, self, nodeHash, filter = 
         if (!inner.childElementCount && needle) continue;
         const details = h(
           "details",
-          { open: needle ? true : open.has(child) },
+          { open: needle ? true : !closed.has(child) },
           h(
             "summary",
             {},
@@ -136,8 +138,8 @@ export function configTree(effective, explain, { open, self, nodeHash, filter = 
         );
         details.addEventListener("toggle", () => {
           if (needle) return;
-          if (details.open) open.add(child);
-          else open.delete(child);
+          if (details.open) closed.delete(child);
+          else closed.add(child);
         });
         items.push(h("li", { class: "branch", dataset: { path: child } }, details));
       } else if (matches(child)) {
@@ -153,7 +155,7 @@ export function configTree(effective, explain, { open, self, nodeHash, filter = 
   return branch(effective, "", 0);
 }
 
-/** Every branch pointer of a document (for "expand all"). */
+/** Every branch pointer of a document (for "collapse all"). */
 export function branchPointers(object, pointer = "", out = new Set()) {
   for (const [key, value] of Object.entries(object)) {
     if (isObject(value) && Object.keys(value).length) {

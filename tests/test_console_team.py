@@ -201,6 +201,33 @@ def test_history_shows_each_diff_and_rollback_asks_first(org, console):
     expect(page.locator(".compare-result")).to_contain_text('"b"')
 
 
+def test_history_has_one_rollback_control_for_the_chosen_version(org, console):
+    org.add_node("sre")
+    for model in ("a", "b", "c"):
+        org.patch("sre", {"model": model})
+    console.sign_in(_writer(org))
+    page = console.page
+    page.get_by_role("link", name="History").click()
+    expect(page.locator("li.version")).to_have_count(4)
+    # DESIGN §12.1 names one "Rollback" control: by default it rolls back to the version before the current
+    rollback = page.get_by_role("button", name="Rollback", exact=True)
+    expect(rollback).to_have_count(1)
+    expect(page.locator('li.version[data-version="3"]').get_by_role("button", name="Rollback")).to_be_visible()
+    # choosing an older version moves the control there
+    page.get_by_role("button", name="v2", exact=True).click()
+    expect(page.get_by_role("button", name="v2", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(rollback).to_have_count(1)
+    page.get_by_role("button", name="Rollback", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Rollback to version 2?")
+    dialog.get_by_role("button", name="Rollback").click()
+    expect(page.get_by_role("status").filter(has_text="Rolled back")).to_contain_text("version 5")
+    own = org.own("sre")
+    assert own["version"] == 5 and own["config"] == {"model": "a"}
+    expect(page.locator("li.version")).to_have_count(5)
+    expect(page.get_by_role("button", name="Rollback", exact=True)).to_have_count(1)
+
+
 def test_config_values_are_text_never_markup(org, console):
     org.add_node("sre")
     payload = '<img src=x onerror="window.__xss=1;alert(1)">'

@@ -1,5 +1,8 @@
 // History of a node's own config: each version with its diff, its content on demand, a compare
 // of any two versions, and a rollback (confirmed, with a preview of what it changes).
+// One "Rollback" button at a time: it belongs to the chosen version (by default the one before the
+// current), so the control DESIGN §12.1 names is one control; choosing another version (its
+// version number is a toggle button) moves the button there.
 
 import { get, post, request } from "./api.js";
 import { h, relativeTime, replace, shortTime } from "./dom.js";
@@ -22,6 +25,17 @@ export async function historySection({ body, target, live, signal }) {
   const compareBox = h("div", { class: "compare-result" });
   let cursor = null;
   let current = live.current.version;
+  let chosen = null; // the version the Rollback button acts on
+  const rollbackButtons = new Map(); // version → { row, pick, button }
+
+  const choose = (version) => {
+    chosen = version;
+    for (const [v, { row, pick, button }] of rollbackButtons) {
+      button.hidden = v !== version;
+      row.classList.toggle("chosen", v === version);
+      pick.setAttribute("aria-pressed", String(v === version));
+    }
+  };
 
   const rollback = async (item, button) => {
     const reasonInput = h("input", { type: "text", maxlength: 2000, placeholder: "Why roll back?" });
@@ -110,23 +124,36 @@ export async function historySection({ body, target, live, signal }) {
       }
     });
     const actions = [show];
+    let number = h("span", { class: "version-number", text: `v${item.version}` });
+    let rollbackButton = null;
+    let pick = null;
     if (!isCurrent && target.canWrite) {
-      const button = h("button", {
+      rollbackButton = h("button", {
         type: "button",
         class: "secondary small",
         text: "Rollback",
         title: `Roll back to version ${item.version}`,
+        hidden: true,
       });
-      button.addEventListener("click", () => rollback(item, button));
-      actions.unshift(button);
+      rollbackButton.addEventListener("click", () => rollback(item, rollbackButton));
+      actions.unshift(rollbackButton);
+      pick = h("button", {
+        type: "button",
+        class: "ghost small version-number",
+        text: `v${item.version}`,
+        title: `Choose version ${item.version} to roll back to`,
+        "aria-pressed": "false",
+      });
+      pick.addEventListener("click", () => choose(item.version));
+      number = pick;
     }
-    return h(
+    const row = h(
       "li",
       { class: "version", dataset: { version: item.version } },
       h(
         "div",
         { class: "version-head" },
-        h("span", { class: "version-number", text: `v${item.version}` }),
+        number,
         isCurrent ? badge("current", "own") : null,
         h("span", { class: "muted", title: shortTime(item.changed_at), text: relativeTime(item.changed_at) }),
         h("span", { class: "actor", title: item.changed_by || "", text: actorText(item.changed_by) }),
@@ -136,6 +163,12 @@ export async function historySection({ body, target, live, signal }) {
       diffView(item.diff, { empty: item.version === 1 ? "Created (empty own config)." : "No content change." }),
       contentBox,
     );
+    if (rollbackButton) {
+      rollbackButtons.set(item.version, { row, pick, button: rollbackButton });
+      if (chosen === null) chosen = item.version; // the newest earlier version
+      if (chosen === item.version) choose(item.version);
+    }
+    return row;
   };
 
   let sequence = 0;
@@ -154,6 +187,8 @@ export async function historySection({ body, target, live, signal }) {
     try {
       const page = await get(target.history, { query: { limit: 20 }, signal });
       if (mine !== sequence) return;
+      rollbackButtons.clear();
+      chosen = null; // a new version came: the choice starts again at the one before the current
       replace(list, page.items.map(versionRow));
       cursor = page.next_cursor;
       more.hidden = !cursor;

@@ -180,6 +180,24 @@ def test_the_run_idempotency_migration_scopes_keys_to_the_node_incarnation(fresh
             conn.execute(insert, (old_uid,))
 
 
+def test_the_actor_names_migration_widens_who_changed_what(fresh_database: str) -> None:
+    """20261210_0005: an actor naming a token's id and description (up to ~680 characters) fits
+    the audit log after it, not before; the downgrade cuts such values to the old width."""
+    actor = "team:o/n:" + "0" * 36 + " (" + "d" * 500 + ")"
+    insert = ("INSERT INTO audit_events (org_id, actor, action, target_type, details) "
+              "VALUES ('o', %s, 'x', 'node', '{}')")
+    migrate.upgrade_schema(fresh_database, "20261210_0004_run_idem_node")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.StringDataRightTruncation):
+            conn.execute(insert, (actor,))
+    migrate.upgrade_schema(fresh_database, "20261210_0005_actor_names")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        conn.execute(insert, (actor,))
+    migrate.downgrade(fresh_database, "20261210_0004_run_idem_node")
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
+        assert conn.execute("SELECT actor FROM audit_events").fetchone() == (actor[:200],)
+
+
 def test_upgrade_is_idempotent(database_url: str) -> None:
     before = version(database_url)
     bootstrap.upgrade(database_url)

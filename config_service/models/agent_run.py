@@ -50,7 +50,7 @@ class AgentRun(Base):
         Index("idx_agent_runs_created", text("created_at DESC")),
         Index("idx_agent_runs_org_team_created", "org_id", "team_node_id", text("created_at DESC")),
         # a retry's key names a run of this node incarnation: a re-created node id starts afresh
-        # (migration 20261210_0004_run_idem_node)
+        # (migration 20261201_0004_run_idem_node)
         Index(
             "uq_agent_runs_node_idempotency",
             "org_id",

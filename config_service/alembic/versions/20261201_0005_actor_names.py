@@ -1,7 +1,7 @@
 """actors named by token id and description: the columns naming who changed something widen
 
-Revision ID: 20261210_0005_actor_names
-Revises: 20261210_0004_run_idem_node
+Revision ID: 20261201_0005_actor_names
+Revises: 20261201_0004_run_idem_node
 Create Date: 2026-12-10 10:00:00
 
 DESIGN §7: audit events name a token's actor as its id and description
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "20261210_0005_actor_names"
-down_revision: str | None = "20261210_0004_run_idem_node"
+revision: str = "20261201_0005_actor_names"
+down_revision: str | None = "20261201_0004_run_idem_node"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,6 +1,6 @@
 """run idempotency keys per node incarnation: a re-created node id starts with no keys
 
-Revision ID: 20261210_0004_run_idem_node
+Revision ID: 20261201_0004_run_idem_node
 Revises: 20261201_0003_org_identity
 Create Date: 2026-12-10 09:00:00
 
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "20261210_0004_run_idem_node"
+revision: str = "20261201_0004_run_idem_node"
 down_revision: str | None = "20261201_0003_org_identity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -98,6 +98,30 @@ def test_audit_filters(org):
     assert token not in json.dumps(items(org))
 
 
+def test_a_tokens_actor_is_named_by_its_id_and_description(org):
+    """DESIGN §7: audit events name a token's actor as its id and description — a person reading
+    the log sees which token acted and what it is for; the token itself never shows."""
+    org.add_node("sre")
+    description = "nightly triage bot — sre on-call (owner: platform team, ticket OPS-1234, rotation weekly)"
+    issued = org.admin.post(f"/admin/orgs/{org.org_id}/teams/sre/tokens",
+                            json={"description": description, "scopes": ["config:read", "config:write"]}).json()
+    admin_issued = org.admin.post(f"/admin/orgs/{org.org_id}/admin-tokens", json={"description": "release pipeline"})
+    with org.client(issued["token"]) as team:
+        assert team.patch("/config/me", json={"config": {"a": 1}}).status_code == 200
+        assert team.get("/auth/me").json()["subject"].endswith(f"({description})")
+    with org.client(admin_issued.json()["token"]) as org_admin:
+        assert org_admin.patch(org.node_path("sre") + "/config", json={"config": {"b": 1}}).status_code == 200
+    written = items(org, action="config.written", target_id="sre")
+    actors = [e["actor"] for e in written]
+    assert any(issued["id"] in a and description in a for a in actors), actors
+    assert any(admin_issued.json()["id"] in a and "release pipeline" in a for a in actors), actors
+    assert issued["token"] not in json.dumps(written)
+    for actor in actors:  # the actor filter takes the actor as listed
+        assert [e["actor"] for e in items(org, actor=actor)] == [actor]
+    history = org.admin.get(org.node_path("sre") + "/history").json()["items"]
+    assert {h["changed_by"] for h in history[:2]} == set(actors)
+
+
 def test_since_is_inclusive_and_until_exclusive(org, db):
     org.add_node("sre")
     org.patch("sre", {"a": 1})

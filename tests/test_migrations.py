@@ -155,6 +155,49 @@ def test_the_compat_runs_migration_only_expands(fresh_database: str) -> None:
     assert "agent_tool_calls" not in tables(fresh_database)
 
 
+def test_the_run_idempotency_migration_scopes_keys_to_the_node_incarnation(fresh_database: str) -> None:
+    """20261201_0004: before it, a re-created node id could not reuse a key its former
+    incarnation used; after it, it can, a retry within one incarnation still hits the index,
+    and the downgrade restores the coarser index."""
+    insert = ("INSERT INTO agent_runs (id, org_id, team_node_id, node_uid, agent_name, idempotency_key) "
+              "VALUES (gen_random_uuid(), 'o', 't', %s, 'a', 'k1')")
+    old_uid, new_uid = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2"
+    migrate.upgrade_schema(fresh_database, "20261201_0003_org_identity")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        conn.execute(insert, (old_uid,))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, (new_uid,))
+    migrate.upgrade_schema(fresh_database, "20261201_0004_run_idem_node")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        conn.execute(insert, (new_uid,))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, (new_uid,))
+        conn.execute("DELETE FROM agent_runs WHERE node_uid = %s", (old_uid,))
+    migrate.downgrade(fresh_database, "20261201_0003_org_identity")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM agent_runs").fetchone() == (1,)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, (old_uid,))
+
+
+def test_the_actor_names_migration_widens_who_changed_what(fresh_database: str) -> None:
+    """20261201_0005: an actor naming a token's id and description (up to ~680 characters) fits
+    the audit log after it, not before; the downgrade cuts such values to the old width."""
+    actor = "team:o/n:" + "0" * 36 + " (" + "d" * 500 + ")"
+    insert = ("INSERT INTO audit_events (org_id, actor, action, target_type, details) "
+              "VALUES ('o', %s, 'x', 'node', '{}')")
+    migrate.upgrade_schema(fresh_database, "20261201_0004_run_idem_node")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.StringDataRightTruncation):
+            conn.execute(insert, (actor,))
+    migrate.upgrade_schema(fresh_database, "20261201_0005_actor_names")
+    with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
+        conn.execute(insert, (actor,))
+    migrate.downgrade(fresh_database, "20261201_0004_run_idem_node")
+    with psycopg.connect(libpq_url(fresh_database)) as conn:
+        assert conn.execute("SELECT actor FROM audit_events").fetchone() == (actor[:200],)
+
+
 def test_upgrade_is_idempotent(database_url: str) -> None:
     before = version(database_url)
     bootstrap.upgrade(database_url)

@@ -136,6 +136,30 @@ def test_recreated_node_does_not_inherit_runs(org, admin):
     assert listing["total"] == 0
 
 
+def test_an_idempotency_key_of_a_deleted_node_is_free_for_the_recreated_node(org, admin, db):
+    """A node id deleted and created again is another team (DESIGN §3 `node_uid`): its
+    Idempotency-Key space starts empty — the same key records a new run, never the old node's."""
+    headers = {"Idempotency-Key": "incident-42"}
+    org.add_node("again")
+    with org.team_client("again") as old:
+        first = old.post("/agent-runs", json={"agent_name": "a"}, headers=headers)
+        assert first.status_code == 201, first.text
+    assert admin.delete(f"/admin/orgs/{org.org_id}/nodes/again").status_code == 204
+    org.add_node("again")
+    with org.team_client("again") as new:
+        created = new.post("/agent-runs", json={"agent_name": "a"}, headers=headers)
+        assert created.status_code == 201, created.text
+        assert created.json()["id"] != first.json()["id"]
+        retried = new.post("/agent-runs", json={"agent_name": "a"}, headers=headers)
+        assert retried.status_code == 201 and retried.json()["id"] == created.json()["id"]
+        assert new.get("/agent-runs").json()["total"] == 1
+        other_body = new.post("/agent-runs", json={"agent_name": "b"}, headers=headers)
+        assert other_body.status_code == 422 and other_body.json()["code"] == "idempotency_mismatch"
+    rows = db.execute("SELECT count(*) FROM agent_runs WHERE org_id = %s AND idempotency_key = %s",
+                      (org.org_id, "incident-42")).fetchone()
+    assert rows == (2,)
+
+
 def test_internal_token_records_for_any_team_with_legacy_fields(org, internal):
     org.add_node("bot")
     created = internal.post("/internal/agent-runs", json={"org_id": org.org_id, "team_node_id": "bot",

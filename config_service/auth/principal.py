@@ -27,6 +27,9 @@ ALL_SCOPES = frozenset(Scope)
 DEFAULT_TEAM_SCOPES = (Scope.CONFIG_READ, Scope.SECRETS_READ, Scope.RUNS_WRITE)
 
 
+DESCRIPTION_IN_ACTOR = 500  # the issue form's limit; a longer description (older rows) is cut
+
+
 @dataclass(frozen=True)
 class Principal:
     kind: Kind
@@ -36,6 +39,8 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     expires_at: datetime | None = field(default=None, compare=False)
     name: str | None = None  # a named internal caller's name
+    # an org-admin or team token's description, named with its id in audit rows (DESIGN §7)
+    description: str | None = field(default=None, compare=False)
 
     @property
     def is_internal(self) -> bool:
@@ -56,8 +61,16 @@ class Principal:
         if self.kind is Kind.NAMED_INTERNAL:
             return self.name or "named-internal"  # the name is the actor (settings refuse admin/internal)
         if self.kind is Kind.ORG_ADMIN:
-            return f"org-admin:{self.org_id}:{self.token_id}"
-        return f"team:{self.org_id}/{self.node_id}:{self.token_id}"
+            return f"org-admin:{self.org_id}:{self.token_id}{self._described}"
+        return f"team:{self.org_id}/{self.node_id}:{self.token_id}{self._described}"
+
+    @property
+    def _described(self) -> str:
+        """` (<description>)` after a token's id, on one line; nothing for a token without one."""
+        text = " ".join((self.description or "").split())
+        if len(text) > DESCRIPTION_IN_ACTOR:
+            text = text[: DESCRIPTION_IN_ACTOR - 1] + "…"
+        return f" ({text})" if text else ""
 
     @property
     def role(self) -> str:

@@ -49,10 +49,13 @@ class AgentRun(Base):
         Index("idx_agent_runs_org_team", "org_id", "team_node_id"),
         Index("idx_agent_runs_created", text("created_at DESC")),
         Index("idx_agent_runs_org_team_created", "org_id", "team_node_id", text("created_at DESC")),
+        # a retry's key names a run of this node incarnation: a re-created node id starts afresh
+        # (migration 20261201_0004_run_idem_node)
         Index(
-            "uq_agent_runs_idempotency",
+            "uq_agent_runs_node_idempotency",
             "org_id",
             "team_node_id",
+            "node_uid",
             "idempotency_key",
             unique=True,
         ),

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from config_service.models.base import ID_LENGTH, Base
+from config_service.models.base import ACTOR_LENGTH, ID_LENGTH, Base
 
 # The writing transaction's id: lets a change-log reader notice an event that
 # commits after one with a higher `id` (DESIGN §10).
@@ -27,7 +27,7 @@ class AuditEvent(Base):
     # column existed, see `kit.tenancy`)
     org_uid: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
-    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    actor: Mapped[str] = mapped_column(String(ACTOR_LENGTH), nullable=False)
     action: Mapped[str] = mapped_column(String(64), nullable=False)
     target_type: Mapped[str] = mapped_column(String(32), nullable=False)
     target_id: Mapped[str | None] = mapped_column(String(200), nullable=True)

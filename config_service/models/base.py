@@ -16,6 +16,9 @@ NAMING_CONVENTION = {
 }
 
 ID_LENGTH = 64
+# who made a change (`audit_events.actor`, `updated_by`, `changed_by`, `created_by`): a token's
+# principal with its id and description (≤ 500, `auth.principal.DESCRIPTION_IN_ACTOR`), 1000 with room
+ACTOR_LENGTH = 1000
 
 
 class Base(DeclarativeBase):

@@ -7,7 +7,7 @@ from sqlalchemy import DateTime, ForeignKeyConstraint, Integer, String, Text, fu
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from config_service.models.base import ID_LENGTH, Base
+from config_service.models.base import ACTOR_LENGTH, ID_LENGTH, Base
 
 
 class NodeConfigVersion(Base):
@@ -20,7 +20,7 @@ class NodeConfigVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     config_json: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     diff: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
-    changed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    changed_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

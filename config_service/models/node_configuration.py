@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKeyConstraint, Index, Integer, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from config_service.models.base import ID_LENGTH, Base, created_at_column, updated_at_column
+from config_service.models.base import ACTOR_LENGTH, ID_LENGTH, Base, created_at_column, updated_at_column
 
 
 class NodeConfiguration(Base):
@@ -21,7 +21,7 @@ class NodeConfiguration(Base):
         JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
-    updated_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH), nullable=True)
     locked_paths: Mapped[list[str]] = mapped_column(
         JSONB, nullable=False, server_default=text("'[]'::jsonb")
     )

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from config_service.models.base import ID_LENGTH, Base, created_at_column
+from config_service.models.base import ACTOR_LENGTH, ID_LENGTH, Base, created_at_column
 
 
 class OrgAdminToken(Base):
@@ -27,7 +27,7 @@ class OrgAdminToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_by: Mapped[str | None] = mapped_column(String(ACTOR_LENGTH), nullable=True)
 
     __table_args__ = (
         Index("idx_org_admin_tokens_token", "token_hash", unique=True),

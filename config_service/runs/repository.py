@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,10 +60,15 @@ async def by_client_run_id(session: AsyncSession, client_run_id: str, *, for_upd
     return (await session.execute(query)).scalars().first()
 
 
-async def by_idempotency_key(session: AsyncSession, org_id: str, node_id: str, key: str) -> AgentRun | None:
+async def by_idempotency_key(
+    session: AsyncSession, org_id: str, node_id: str, node_uid: uuid.UUID, key: str
+) -> AgentRun | None:
+    """The run this node incarnation recorded under `key` (a row without a `node_uid`, written
+    before runs carried one, counts as the current incarnation's)."""
     result = await session.execute(
         select(AgentRun).where(
-            AgentRun.org_id == org_id, AgentRun.team_node_id == node_id, AgentRun.idempotency_key == key
+            AgentRun.org_id == org_id, AgentRun.team_node_id == node_id, AgentRun.idempotency_key == key,
+            or_(AgentRun.node_uid == node_uid, AgentRun.node_uid.is_(None)),
         )
     )
     return result.scalars().first()

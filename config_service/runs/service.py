@@ -100,10 +100,11 @@ async def create_run(
     await locks.lock_org(session, org_id, shared=True)
     key = _run_key(body, idempotency_key)
     fingerprint = _fingerprint(org_id, node_id, body)
+    node_uid = (await orgs.get_node_or_404(session, org_id, node_id)).node_uid
     if key is not None:
-        existing = await _holder(session, body.run_id, org_id, node_id, key)
+        existing = await _holder(session, body.run_id, org_id, node_id, node_uid, key)
         if existing is not None:
-            return await _replayed(session, existing, org_id, node_id, fingerprint), False
+            return _replayed(existing, org_id, node_id, node_uid, fingerprint), False
     if body.metadata is not None:
         masking.check_data(body.metadata, "/metadata")
     snap = await snapshot.current(session, keys, org_id, node_id)
@@ -135,12 +136,12 @@ async def create_run(
     if run is not None:
         return run_out(run), True
     # a unique index said no: a concurrent retry won the insert, or the id is someone else's
-    holder = await _holder(session, body.run_id, org_id, node_id, key)
+    holder = await _holder(session, body.run_id, org_id, node_id, node_uid, key)
     if holder is None and client_uuid is not None:
         holder = await repository.get(session, client_uuid)
     if holder is None:
         raise Conflict("run_id is already in use")
-    return await _replayed(session, holder, org_id, node_id, fingerprint), False
+    return _replayed(holder, org_id, node_id, node_uid, fingerprint), False
 
 
 def _masked(text: str | None, secrets: tuple[str, ...]) -> str | None:
@@ -148,26 +149,25 @@ def _masked(text: str | None, secrets: tuple[str, ...]) -> str | None:
 
 
 async def _holder(
-    session: AsyncSession, run_id: str | None, org_id: str, node_id: str, key: str | None
+    session: AsyncSession, run_id: str | None, org_id: str, node_id: str, node_uid: uuid.UUID, key: str | None
 ) -> AgentRun | None:
     """The run a create's key already names: by the client's run id (service-wide), else by the
-    team's idempotency key."""
+    idempotency key of this node incarnation (a re-created node id starts with no keys)."""
     if run_id is not None:
         found = await _by_ref(session, run_id)
         if found is not None:
             return found
     if key is not None:
-        return await repository.by_idempotency_key(session, org_id, node_id, key)
+        return await repository.by_idempotency_key(session, org_id, node_id, node_uid, key)
     return None
 
 
-async def _replayed(session: AsyncSession, run: AgentRun, org_id: str, node_id: str, fingerprint: str) -> RunOut:
+def _replayed(run: AgentRun, org_id: str, node_id: str, node_uid: uuid.UUID, fingerprint: str) -> RunOut:
     """The answer to a create whose key `run` holds (see `create_run`): a node id deleted and
     created again is another team, whose runs are not the old node's."""
     if run.org_id != org_id or run.team_node_id != node_id:
         raise Conflict("run_id is already in use")
-    node = await orgs.get_node_or_404(session, org_id, node_id)
-    if run.node_uid is not None and run.node_uid != node.node_uid:
+    if run.node_uid is not None and run.node_uid != node_uid:
         raise Conflict("run_id is already in use")
     if run.request_fingerprint is not None and run.request_fingerprint != fingerprint:
         raise IdempotencyMismatch("this run_id (or Idempotency-Key) was used with another request body")

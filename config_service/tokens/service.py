@@ -257,8 +257,9 @@ async def authenticate(session: AsyncSession, peppers: Peppers, token: str) -> P
         await repository.rehash(session, row, candidates[0][0], candidates[0][1])
     if isinstance(row, TeamToken):
         return Principal(Kind.TEAM, org_id=row.org_id, node_id=row.team_node_id, token_id=row.id,
-            scopes=frozenset(row.scopes), expires_at=row.expires_at)
-    return Principal(Kind.ORG_ADMIN, org_id=row.org_id, token_id=row.id, expires_at=row.expires_at)
+            scopes=frozenset(row.scopes), expires_at=row.expires_at, description=row.description)
+    return Principal(Kind.ORG_ADMIN, org_id=row.org_id, token_id=row.id, expires_at=row.expires_at,
+                     description=row.description)
 
 
 class LastUsedRecorder:

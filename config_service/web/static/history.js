@@ -8,13 +8,20 @@ import { get, post, request } from "./api.js";
 import { h, relativeTime, replace, shortTime } from "./dom.js";
 import { badge, busy, confirmDialog, diffView, errorBox, field, loading, messageSlot } from "./ui.js";
 
-/** An audit actor ("team:acme/sre:<token id>") as something a person reads. */
+/** A token actor's tail ("<token id>" or "<token id> (<description>)") as "token 1a2b3c4d: <description>". */
+function tokenText(rest) {
+  const described = /^([^ ]+) \((.*)\)$/s.exec(rest);
+  if (described) return `token ${described[1].slice(0, 8)}: ${described[2]}`;
+  return `token ${rest.slice(0, 8)}`;
+}
+
+/** An audit actor ("team:acme/sre:<token id> (<description>)") as something a person reads. */
 export function actorText(actor) {
   if (!actor) return "—";
-  const team = /^team:([^/]+)\/([^:]+):(.*)$/.exec(actor);
-  if (team) return `team ${team[2]} (token ${team[3].slice(0, 8)})`;
-  const orgAdmin = /^org-admin:([^:]+):(.*)$/.exec(actor);
-  if (orgAdmin) return `org admin of ${orgAdmin[1]} (token ${orgAdmin[2].slice(0, 8)})`;
+  const team = /^team:([^/]+)\/([^:]+):(.*)$/s.exec(actor);
+  if (team) return `team ${team[2]} (${tokenText(team[3])})`;
+  const orgAdmin = /^org-admin:([^:]+):(.*)$/s.exec(actor);
+  if (orgAdmin) return `org admin of ${orgAdmin[1]} (${tokenText(orgAdmin[2])})`;
   return actor;
 }
 

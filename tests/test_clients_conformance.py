@@ -4,6 +4,9 @@ the real server; a reason checked before it travels in a header, and `config edi
 
 from __future__ import annotations
 
+import sys
+import textwrap
+
 import pytest
 
 import config_service_client as sdk
@@ -44,3 +47,31 @@ def test_a_412_carries_the_current_validator(org):
         client.patch({"a": 2}, if_match=stale)
     assert caught.value.current == now
 
+
+def test_a_header_reason_is_checked_before_sending():
+    seen = []
+    with LocalServer(lambda s: seen.append(s) or Reply(200, {})) as s:
+        client = sdk.Client(s.url, "o.n.t", retries=0)
+        for reason in ("déploiement", "two\nlines"):
+            with pytest.raises(ValueError, match="X-Change-Reason"):
+                client.patch([{"op": "add", "path": "/a", "value": 1}], reason=reason)
+    assert seen == []
+
+
+def test_config_edit_takes_any_reason(tmp_path, server, org):
+    org.add_node("sre")
+    org.put("sre", {"model": "claude", "gone": None, "key": {"$secret": "s3cret"}})
+    team = Cli(tmp_path, server.url, org.token("sre", ["config:read", "config:write", "secrets:read"]))
+    editor = tmp_path / "editor.py"
+    editor.write_text(textwrap.dedent("""
+        import sys
+        path = sys.argv[1]
+        text = open(path).read()
+        open(path, "w").write(text.replace("claude", "mistral"))
+    """))
+    result = team.run("config", "edit", "--yes", "-m", "essai de mistral – été",
+                      env={"EDITOR": f"{sys.executable} {editor}"})
+    assert result.returncode == 0, result.stderr
+    assert org.own("sre")["config"] == {"model": "mistral", "gone": None, "key": "********"}  # tombstone kept
+    assert team.json("config", "get", "--reveal")["effective_config"]["key"] == "s3cret"  # the mask kept it
+    assert team.json("config", "history")["items"][0]["reason"] == "essai de mistral – été"

@@ -105,10 +105,11 @@ def change_call(
     reason: str | None,
     retry_safe: bool | None = None,
 ) -> Call[T]:
-    """A merge patch (a mapping: `{"config": …}`) or an RFC 6902 JSON Patch (a list; reason in a header)."""
+    """A merge patch (a mapping: `{"config": …}`) or an RFC 6902 JSON Patch (a list; reason in a header,
+    so printable ASCII only: `ValueError` before anything is sent)."""
     safe = if_match is not None if retry_safe is None else retry_safe
     if isinstance(changes, list):
-        extra = {"X-Change-Reason": reason} if reason else {}
+        extra = {"X-Change-Reason": reason_header(reason)} if reason else {}
         return Call(method, p, parse, body=changes, content_type=JSON_PATCH, headers=write_headers(if_match, extra),
                     retry_safe=safe)
     body: dict[str, Any] = {"config": dict(changes)}

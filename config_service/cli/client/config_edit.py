@@ -113,8 +113,10 @@ def edit(
     if preview.errors:
         raise typer.Exit(REFUSED)
     confirm("Save these changes?", yes)
-    result = client.patch(ops, if_match=if_match, reason=reason) if target.is_me else client.node_patch(
-        target.org_id or "", target.node_id or "", ops, if_match=if_match, reason=reason)
+    # the edited document whole, conditioned on the version it was made from: the same result as
+    # the previewed operations, and the reason travels in the body (any text, not only a header's ASCII)
+    result = client.put(edited, if_match=if_match, reason=reason) if target.is_me else client.node_put(
+        target.org_id or "", target.node_id or "", edited, if_match=if_match, reason=reason)
     _saved(result, False)
 
 

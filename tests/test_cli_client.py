@@ -189,6 +189,12 @@ def test_orgs_nodes_tree_and_locks(cli, tmp_path):
     assert cli.json("locks", "get", "--org", org_id)["locked_paths"] == ["/model", "/tools/deploy"]
     assert cli.json("locks", "set", "--org", org_id, "--node", "sre", "limits")["node_id"] == "sre"
     assert cli.json("locks", "get", "sre", "--org", org_id)["locked_paths"] == ["/limits"]
+    # like `locks get NODE`, a node may lead the paths when they are JSON Pointers
+    assert cli.json("locks", "set", "sre", "/limits", "/model", "--org", org_id)["node_id"] == "sre"
+    assert cli.json("locks", "get", "sre", "--org", org_id)["locked_paths"] == ["/limits", "/model"]
+    assert cli.json("locks", "get", "--org", org_id)["locked_paths"] == ["/model", "/tools/deploy"]
+    both = cli.run("locks", "set", "sre", "/model", "--node", "sre", "--org", org_id)
+    assert both.returncode == 2 and "--node" in both.stderr
     kept = cli.run("node", "rm", "payments", "--org", org_id, "--cascade", input="n\n")
     assert kept.returncode == 1
     has_children = cli.run("node", "rm", "payments", "--org", org_id, "--yes")

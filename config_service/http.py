@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from config_service.errors import AppError, InvalidConfig, InvalidJson, InvalidRequest
+from config_service.errors import AppError, InvalidConfig, InvalidJson, InvalidRequest, UnsupportedMediaType
 from config_service.kit import jsondoc
 
 API_PREFIX = "/api/v1"  # every router but the operational one (/health, /ready, /metrics) is mounted here
@@ -40,7 +40,8 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
 
 
 def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    """The body's media type, lower case without parameters; none (or an empty header) means JSON."""
+    return (request.headers.get("content-type", "").split(";")[0].strip() or "application/json").lower()
 
 
 def client_json(raw: bytes, configs: tuple[str, ...] = ()) -> Any:
@@ -89,8 +90,11 @@ def _unstorable(exc: jsondoc.NotInteroperable, configs: tuple[str, ...]) -> AppE
 
 
 async def json_body(request: Request, configs: tuple[str, ...] = ()) -> Any:
-    """The request body as JSON (`client_json`)."""
-    return client_json(await request.body(), configs)
+    """The request body as JSON (`client_json`); a body labelled as another media type is 415."""
+    raw = await request.body()
+    if raw and not is_json_media_type(media_type(request)):
+        raise UnsupportedMediaType(f"this route takes application/json, not {media_type(request)}")
+    return client_json(raw, configs)
 
 
 class ClientInputRequest(Request):
@@ -112,6 +116,20 @@ def refuse_unstorable_parameters(request: Request) -> None:
                 raise InvalidRequest(f"{name}: {problem[1]}", path=name)
 
 
+def is_json_media_type(kind: str) -> bool:
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+def refuse_other_media_types(request: Request) -> None:
+    """A route that reads a JSON body model takes JSON (or no Content-Type at all): a body labelled
+    as something else is 415, not a 422 about the shape FastAPI made of its bytes."""
+    has_body = request.headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in request.headers
+    if not has_body:
+        return
+    if not is_json_media_type(media_type(request)):
+        raise UnsupportedMediaType(f"this route takes application/json, not {media_type(request)}")
+
+
 class ClientInputRoute(APIRoute):
     """Every route of the API: client input is checked in one place before any handler sees it.
 
@@ -122,8 +140,12 @@ class ClientInputRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
+        takes_json_model = self.body_field is not None
+
         async def checked(request: Request) -> Response:
             refuse_unstorable_parameters(request)
+            if takes_json_model:
+                refuse_other_media_types(request)
             try:
                 return await handler(ClientInputRequest(request.scope, request.receive))
             except HTTPException as exc:

@@ -4,6 +4,7 @@ documented fields."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 WRITER = ["config:read", "config:write", "runs:write"]
@@ -161,3 +162,41 @@ def test_json_patch_operations_keep_rfc_6902_leniency(world):
     )
     assert response.status_code == 200, response.text
     assert world.own("sre")["config"] == {"a": 1}
+
+
+def _send_as(client, method, path, body, world, content_type):
+    content = orjson.dumps(_fill(body, world))
+    return client.request(method, _fill(path, world), content=content, headers={"Content-Type": content_type})
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_BODIES)
+def test_admin_bodies_of_another_media_type_are_415(world, admin, db, method, path, body, content_type):
+    """A JSON body labelled as something else (curl's `-d` sends form encoding) is 415
+    `unsupported_media_type`, as on the config writes, and changes nothing."""
+    before = db.execute("SELECT count(*) FROM audit_events").fetchone()[0]
+    response = _send_as(admin, method, path, body, world, content_type)
+    assert response.status_code == 415, response.text
+    problem = response.json()
+    assert problem["code"] == "unsupported_media_type"
+    assert "application/json" in problem["detail"]
+    assert db.execute("SELECT count(*) FROM audit_events").fetchone()[0] == before
+
+
+@pytest.mark.parametrize(("method", "path", "body"), INTERNAL_BODIES)
+def test_run_bodies_of_another_media_type_are_415(world, internal, method, path, body):
+    response = _send_as(internal, method, path, body, world, "text/plain; charset=utf-8")
+    assert response.status_code == 415, response.text
+    assert response.json()["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "application/merge-patch+json", "APPLICATION/JSON"])
+def test_json_media_types_and_no_media_type_are_read(world, admin, content_type):
+    response = admin.post(f"/admin/orgs/{world.org_id}/nodes", content=b'{"node_id": "typed"}',
+                          headers={"Content-Type": content_type})
+    assert response.status_code == 201, response.text
+    bare = admin.post(f"/admin/orgs/{world.org_id}/nodes/typed/config/preview", content=b'{"config": {"a": 1}}',
+                      headers={"Content-Type": ""})
+    assert bare.status_code == 200, bare.text
+    admin.delete(f"/admin/orgs/{world.org_id}/nodes/typed")

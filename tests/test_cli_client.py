@@ -180,6 +180,9 @@ def test_orgs_nodes_tree_and_locks(cli, tmp_path):
     cli.ok("node", "add", "oncall", "--org", org_id, "--parent", "sre")
     cli.ok("node", "add", "payments", "--org", org_id)
     assert cli.json("node", "move", "oncall", "--to", "payments", "--org", org_id)["parent_node_id"] == "payments"
+    # `--parent`, as `node add` names it, works too
+    assert cli.json("node", "move", "oncall", "--parent", "sre", "--org", org_id)["parent_node_id"] == "sre"
+    cli.ok("node", "move", "oncall", "--to", "payments", "--org", org_id)
     tree = cli.json("node", "tree", "--org", org_id)
     assert {c["node_id"] for c in tree["root"]["children"]} == {"sre", "payments"}
     drawn = cli.ok("node", "tree", "--org", org_id).stdout
@@ -199,8 +202,12 @@ def test_orgs_nodes_tree_and_locks(cli, tmp_path):
     assert kept.returncode == 1
     has_children = cli.run("node", "rm", "payments", "--org", org_id, "--yes")
     assert has_children.returncode == 1 and "has_children" in has_children.stderr
+    assert "--cascade" in has_children.stderr and "?cascade" not in has_children.stderr  # the CLI's flag
     cli.ok("node", "rm", "payments", "--org", org_id, "--cascade", "--yes")
     assert {n["node_id"] for n in cli.json("node", "list", "--org", org_id)["items"]} == {org_id, "sre"}
+    org_has_teams = cli.run("org", "delete", org_id, "--yes")
+    assert org_has_teams.returncode == 1 and "has_children" in org_has_teams.stderr
+    assert "--cascade" in org_has_teams.stderr and "?cascade" not in org_has_teams.stderr
     cli.ok("org", "delete", org_id, "--cascade", "--yes")
     assert cli.run("org", "list").returncode == 0
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from config_service.cli.client import output
-from config_service.cli.client.common import Json, Org, Reason, Yes, confirm
+from config_service.cli.client.common import Json, Org, Reason, Yes, cascade_hint, confirm
 from config_service.cli.client.session import session
 from config_service_client.models import TreeNode
 
@@ -43,7 +43,7 @@ def add(
 def move(
     ctx: typer.Context,
     node_id: NodeId,
-    to: Annotated[str, typer.Option("--to", help="The new parent.")],
+    to: Annotated[str, typer.Option("--to", "--parent", help="The new parent.")],
     org: Org = None,
     reason: Reason = None,
     json_: Json = False,
@@ -67,7 +67,8 @@ def rm(
     """Delete a node (its tokens are revoked, its routing claims freed)."""
     org_id = _org(ctx, org)
     confirm(f"Delete {org_id}/{node_id}{' and everything below it' if cascade else ''}?", yes)
-    session(ctx).client().delete_node(org_id, node_id, cascade=cascade)
+    with cascade_hint():
+        session(ctx).client().delete_node(org_id, node_id, cascade=cascade)
     output.out.print(f"deleted {org_id}/{node_id}")
 
 

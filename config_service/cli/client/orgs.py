@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from config_service.cli.client import output
-from config_service.cli.client.common import Json, Yes, confirm
+from config_service.cli.client.common import Json, Yes, cascade_hint, confirm
 from config_service.cli.client.session import session
 
 app = typer.Typer(help="Orgs (tenants).", no_args_is_help=True)
@@ -55,7 +55,8 @@ def delete(
 ) -> None:
     """Delete an org, its nodes and configs; revokes its tokens, destroys its data key (global admin)."""
     confirm(f"Delete org {org_id}{' and all its teams' if cascade else ''}? This cannot be undone", yes)
-    session(ctx).client().delete_org(org_id, cascade=cascade)
+    with cascade_hint():
+        session(ctx).client().delete_org(org_id, cascade=cascade)
     output.out.print(f"deleted org {org_id}")
 
 

@@ -291,8 +291,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        # a whole org's document: the one route with a limit of its own (DESIGN §12.4)
-        body_limits=[BodyLimit("POST", API_PREFIX + IMPORT_PATH, settings.import_max_bytes)],
+        # a whole org's document: the one route with a limit of its own (DESIGN §12.4), also
+        # where the compat mount serves the API again
+        body_limits=[
+            BodyLimit("POST", prefix + IMPORT_PATH, settings.import_max_bytes) for prefix in (API_PREFIX, mount.MOUNT)
+        ],
         body_timeout=settings.body_timeout_seconds,  # a stalled body: 408 (slow clients, docs/SECURITY.md)
     )
     app.include_router(ops_router)

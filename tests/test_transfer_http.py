@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 
+import httpx
 import pytest
 
 from tests.conftest import Org
@@ -115,6 +116,20 @@ def test_the_import_route_takes_bodies_over_max_body_bytes(org: Org):
     preview = org.admin.post(org.node_path("big") + "/config/preview", content=body,
                              headers={"Content-Type": "application/json"})
     problem(preview, 413, "payload_too_large")
+
+
+def test_the_mounts_import_route_has_the_same_limit(org: Org, server, server_keys):
+    """The compat mount serves the whole API again (DESIGN §6): its import route takes the same
+    IMPORT_MAX_BYTES, not the 1 MiB of other routes."""
+    doc = document("src", node("src", None), *[node(f"n{i}", "src", {"blob": "x" * 200_000}) for i in range(6)])
+    body = json.dumps(doc).encode()
+    assert len(body) > MiB
+    with httpx.Client(base_url=server.url + "/compat/incidentfox/api/v1", timeout=60,
+                      headers={"Authorization": f"Bearer {server_keys['ADMIN_TOKEN']}"}) as mount:
+        response = mount.post(f"/admin/orgs/{org.org_id}/import", params={"dry_run": "true"}, content=body,
+                              headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert {c["action"] for c in response.json()["changes"][1:]} == {"create"}
 
 
 def test_a_body_over_import_max_bytes_is_413(org: Org):

@@ -237,7 +237,8 @@ CALLS: list[dict[str, Any]] = [
         "mount": {"status": [201], "reads": []},
         "notes": "Sent after the finish, in the background, only when there were tool calls. status is 'success', "
         "'error' or 'incomplete'; tool_output <= 5000 chars; tool_input an object or null. The older "
-        "_record_detailed_tool_calls sends the same shape with ids '{RUN_ID}_{n}_{hex8}'.",
+        "_record_detailed_tool_calls sends ids '{RUN_ID}_{n}_{hex8}' without agent_name, parent_agent and "
+        "started_at, a possibly null duration_ms and sequence numbers from 0.",
     },
     # ---------------------------------------------------------------- agent: features we do not have
     {

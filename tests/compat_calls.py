@@ -44,6 +44,7 @@ ORCH_API = "orchestrator/src/incidentfox_orchestrator/api_server.py"
 BOT = "slack-bot/config_client.py"
 BOT_STORE = "slack-bot/installation_store.py"
 WEB = "web_ui/src/app/api"
+PIPELINE_SCAN = "ai_pipeline/src/ai_learning_pipeline/tasks/onboarding_scan.py"
 
 JSON = "application/json"
 
@@ -236,7 +237,8 @@ CALLS: list[dict[str, Any]] = [
         "mount": {"status": [201], "reads": []},
         "notes": "Sent after the finish, in the background, only when there were tool calls. status is 'success', "
         "'error' or 'incomplete'; tool_output <= 5000 chars; tool_input an object or null. The older "
-        "_record_detailed_tool_calls sends the same shape with ids '{RUN_ID}_{n}_{hex8}'.",
+        "_record_detailed_tool_calls sends ids '{RUN_ID}_{n}_{hex8}' without agent_name, parent_agent and "
+        "started_at, a possibly null duration_ms and sequence numbers from 0.",
     },
     # ---------------------------------------------------------------- agent: features we do not have
     {
@@ -882,6 +884,93 @@ CALLS: list[dict[str, Any]] = [
         "mount": None,
         "notes": "Stores and returns Slack bot/user OAuth tokens to any caller naming itself; never served on a "
         "name header. Operators keep the Slack SDK's own installation store.",
+    },
+    # ---------------------------------------------------------------- ai_pipeline: the onboarding scan
+    {
+        "id": "pipeline.pending_change",
+        "caller": "ai_pipeline",
+        "file": PIPELINE_SCAN,
+        "function": "IntegrationRecommender._create_pending_change (also the knowledge ingestion's proposals)",
+        "method": "POST",
+        "path": "/api/v1/internal/pending-changes",
+        "query": {},
+        "headers": {"X-Internal-Service": "ai_pipeline", "Content-Type": JSON},
+        "body": {
+            "id": "rec_0123456789ab",
+            "org_id": "{ORG}",
+            "node_id": "{TEAM}",
+            "change_type": "integration_recommendation",
+            "proposed_value": {"title": "Connect Grafana", "integration_id": "grafana", "priority": "high"},
+            "requested_by": "onboarding_scan",
+            "reason": "Grafana links shared in #incidents",
+            "status": "pending",
+        },
+        "client_ok": [200],
+        "reads": [],
+        "on_error": "logged (pending_change_failed); the recommendation is dropped",
+        "today": "404 no such route",
+        "issue11": "unsupported",
+        "mount": None,
+        "notes": "Proposed config changes awaiting approval are not a feature of this service. The knowledge "
+        "ingestion task sends the same call (change_type knowledge) and keeps its local id on failure.",
+    },
+    {
+        "id": "pipeline.credentials",
+        "caller": "ai_pipeline",
+        "file": PIPELINE_SCAN,
+        "function": "OnboardingScanTask._fetch_credentials (also api_server._get_bot_token)",
+        "method": "GET",
+        "path": "/api/v1/internal/credentials/{ORG}/anthropic",
+        "query": {},
+        "headers": {"X-Internal-Service": "ai_pipeline"},
+        "body": None,
+        "client_ok": [200],
+        "reads": ["config"],
+        "on_error": "logged; the integration scan reports no_credentials",
+        "today": "404 no such route",
+        "issue11": "refused",
+        "mount": None,
+        "notes": "Decrypted integration credentials for a name header: never served. The pipeline's API also "
+        "asks GET /internal/slack-installations/{WORKSPACE} and /internal/slack/installations/find for the bot "
+        "token (refused like the Slack bot's installation store).",
+    },
+    {
+        "id": "pipeline.knowledge_tree_patch",
+        "caller": "ai_pipeline",
+        "file": PIPELINE_SCAN,
+        "function": "OnboardingScanTask._set_knowledge_tree_config",
+        "method": "PATCH",
+        "path": "/api/v1/config/me",
+        "query": {},
+        "headers": {"Content-Type": JSON, "X-Org-Id": "{ORG}", "X-Team-Node-Id": "{TEAM}"},
+        "body": {"config": {"knowledge_tree": "slack_{ORG}_{TEAM}"}},
+        "client_ok": [200],
+        "reads": [],
+        "on_error": "logged (knowledge_tree_config_failed)",
+        "today": "401 unauthenticated",
+        "issue11": "refused",
+        "mount": None,
+        "notes": "No credential at all: the peer takes the node from the two headers alone. Node headers "
+        "never authenticate here (401); an operator sets knowledge_tree with a credential.",
+    },
+    {
+        "id": "pipeline.v2_effective",
+        "caller": "ai_pipeline",
+        "file": PIPELINE_SCAN,
+        "function": "OnboardingScanTask._get_existing_integrations / _get_integration_config",
+        "method": "GET",
+        "path": "/api/v2/orgs/{ORG}/nodes/{TEAM}/config/effective",
+        "query": {},
+        "headers": {},
+        "body": None,
+        "client_ok": [200],
+        "reads": ["integrations"],
+        "on_error": "the scan assumes only slack is connected / no integration config",
+        "today": "404 no such route",
+        "issue11": "unsupported",
+        "mount": None,
+        "notes": "An unauthenticated read of a team's effective config under /api/v2 (also the bot-token "
+        "fallback of the pipeline's API, on team default). There is no /api/v2 here and no anonymous read.",
     },
     # ---------------------------------------------------------------- internal-token callers and the cleanup job
     {

@@ -158,6 +158,32 @@ def test_the_agent_records_a_run_like_the_peer(world: PeerWorld) -> None:
     assert root["duration_seconds"] is not None and root["duration_seconds"] != 12.345
 
 
+def test_both_of_the_agents_tool_call_shapes_are_recorded(world: PeerWorld) -> None:
+    """`record_trace` sends zoned timestamps, `incomplete` calls and nulls; the older
+    `_record_detailed_tool_calls` omits agent_name, parent_agent and started_at, may send a null
+    duration and numbers from 0, with ids `<run>_<n>_<hex8>`. Both are 201 and read back."""
+    assert world.send(call("agent.run_create")).status_code == 201
+    run = world["RUN_ID"]
+    headers = {"X-Internal-Service": "agent"}
+    trace = {"run_id": run, "tool_calls": [
+        {"id": world["UUID"], "tool_name": "get_pod_logs", "agent_name": "planner", "parent_agent": None,
+         "tool_input": None, "tool_output": None, "started_at": datetime.now(UTC).isoformat(), "duration_ms": 7,
+         "status": "incomplete", "error_message": None, "sequence_number": 1}]}
+    detailed = {"run_id": run, "tool_calls": [
+        {"id": f"{run}_0_{secrets.token_hex(4)}", "tool_name": "unknown", "tool_input": {"raw": "{not json"},
+         "tool_output": None, "status": "error", "error_message": "boom", "duration_ms": None, "sequence_number": 0}]}
+    for body in (trace, detailed):
+        response = world.http.post(f"/api/v1/internal/agent-runs/{run}/tool-calls", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+    read = world.http.get(f"/api/v1/internal/agent-runs/{run}/tool-calls",
+                          headers={"X-Internal-Service": world["INTERNAL_TOKEN"]})
+    assert read.status_code == 200 and read.json()["total"] == 2
+    by_status = {row["status"]: row for row in read.json()["tool_calls"]}
+    assert by_status["incomplete"]["agent_name"] == "planner" and by_status["incomplete"]["tool_output"] is None
+    assert by_status["error"]["id"] == detailed["tool_calls"][0]["id"] and by_status["error"]["duration_ms"] is None
+    assert by_status["error"]["tool_input"] == {"raw": "{not json"} and by_status["error"]["error_message"] == "boom"
+
+
 def test_a_failed_run_keeps_its_error(world: PeerWorld) -> None:
     assert world.send(call("agent.run_create")).status_code == 201
     failed = world.http.patch(f"/api/v1/internal/agent-runs/{world['RUN_ID']}", headers={"X-Internal-Service": "agent"},

@@ -69,6 +69,9 @@ SETUP: dict[str, Callable[[PeerWorld], dict[str, str]]] = {
     "agent.routing_lookup": routed_channel_and_repo,
     "orchestrator.routing_lookup": routed_channel_and_repo,
     "slackbot.workspace_config": api_key_saved,
+    "pipeline.credentials": api_key_saved,
+    "pipeline.v2_effective": api_key_saved,
+    "pipeline.knowledge_tree_patch": api_key_saved,
     "slackbot.org_create": new_workspace,
     "slackbot.team_create": new_team,
 }
@@ -113,8 +116,14 @@ def test_calls_for_features_we_lack_or_refuse_fail_cleanly(world: PeerWorld, ent
     never a 500 — and serve no credential to a name header."""
     extra = SETUP.get(entry["id"], lambda w: {})(world)
     response = world.send(entry, **extra)
-    assert response.status_code in (403, 404, 405), f"{entry['id']}: {response.status_code} {response.text[:300]}"
+    # a call with no credential at all (not even a name header) is 401 like any anonymous request
+    anonymous = not {"authorization", "x-internal-service"} & {name.lower() for name in entry["headers"]}
+    refusals = (401, 404, 405) if anonymous else (403, 404, 405)
+    assert response.status_code in refusals, f"{entry['id']}: {response.status_code} {response.text[:300]}"
     assert response.headers["content-type"].startswith("application/problem+json")
+    assert "compat-probe" not in response.text  # the anthropic key saved by the setups above
+    own = world.admin("GET", f"/api/v1/admin/orgs/{world['ORG']}/nodes/{world['TEAM']}/config")
+    assert own.status_code == 200 and "knowledge_tree" not in own.json()["config"]  # nothing written
 
 
 def test_the_never_sent_raw_read_would_work_for_a_fixed_client(world: PeerWorld) -> None:
@@ -126,6 +135,6 @@ def test_the_never_sent_raw_read_would_work_for_a_fixed_client(world: PeerWorld)
 
 def test_the_inventory_names_every_call_once() -> None:
     ids = [entry["id"] for entry in CALLS]
-    assert len(ids) == len(set(ids)) == 45
+    assert len(ids) == len(set(ids)) == 49
     assert all(entry["issue11"] in ("works", "mount_shape", "named_caller", "new_route", "refused", "unsupported",
                                     "never_sent") for entry in CALLS)

@@ -134,6 +134,20 @@ def test_valid_writes_and_unknown_integrations_pass(org) -> None:
         assert response.status_code == 200, response.text
 
 
+@pytest.mark.parametrize("integration_id", ["my.tool", "bad id", "-lead", "x" * 65, ""])
+def test_an_integration_id_under_integrations_is_an_identifier(org, integration_id) -> None:
+    """DESIGN §2: integration ids are identifiers (no dots), anything else is 422 — in a config
+    write as in the catalog's API; a tombstone may still clear one stored before."""
+    org.add_node("sre")
+    response = org.patch("sre", {"integrations": {integration_id: {"token": "t"}}})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "invalid_config"
+    assert body["path"] == "/integrations/" + integration_id.replace("~", "~0").replace("/", "~1")
+    assert org.own("sre")["version"] == 1
+    assert org.patch("sre", {"integrations": {integration_id: None}}).status_code == 200
+
+
 def test_health_reports_every_catalog_integration_with_sources(org, anon) -> None:
     org.add_node("sre")
     assert org.patch(org.org_id, {"integrations": {

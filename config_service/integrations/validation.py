@@ -156,7 +156,8 @@ def check_write(
     """Check every integration field this write sets against its schema.
 
     Returns the plaintexts of catalog `secret` fields to seal (tokens, plaintext) and the
-    (integration, field) endpoint fields the write sets. Unknown integrations are open;
+    (integration, field) endpoint fields the write sets. Every integration id the write sets is
+    an identifier (DESIGN §2; a tombstone may clear any). Unknown integrations are open;
     values the write does not change are not judged again (a schema may have changed since).
     `lenient`: a field the schema lacks is kept (`unknown_field`) instead of refused.
     """
@@ -166,9 +167,14 @@ def check_write(
     for integration, value in _integrations(new_own).items():
         fields = catalog.get(integration)
         old_value = old_all.get(integration, ABSENT)
-        if fields is None or value is None or (old_value is not ABSENT and _same(value, old_value)):
+        if value is None or (old_value is not ABSENT and _same(value, old_value)):
             continue
         base = f"/integrations/{escape_token(integration)}"
+        if not is_valid_id(integration):  # DESIGN §2: an integration id is an identifier
+            raise IntegrationError(base, f"{base}: an integration id is 1-64 of A-Z a-z 0-9 _ - starting with a "
+                                         "letter or digit")
+        if fields is None:
+            continue
         if not isinstance(value, dict) or secret_leaves.SECRET_KEY in value:
             raise IntegrationError(base, f"{base}: an integration is an object of fields")
         by_name = {f["name"]: f for f in fields}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
@@ -134,6 +136,20 @@ def test_valid_writes_and_unknown_integrations_pass(org) -> None:
         assert response.status_code == 200, response.text
 
 
+@pytest.mark.parametrize("integration_id", ["my.tool", "bad id", "-lead", "x" * 65, ""])
+def test_an_integration_id_under_integrations_is_an_identifier(org, integration_id) -> None:
+    """DESIGN §2: integration ids are identifiers (no dots), anything else is 422 — in a config
+    write as in the catalog's API; a tombstone may still clear one stored before."""
+    org.add_node("sre")
+    response = org.patch("sre", {"integrations": {integration_id: {"token": "t"}}})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "invalid_config"
+    assert body["path"] == "/integrations/" + integration_id.replace("~", "~0").replace("/", "~1")
+    assert org.own("sre")["version"] == 1
+    assert org.patch("sre", {"integrations": {integration_id: None}}).status_code == 200
+
+
 def test_health_reports_every_catalog_integration_with_sources(org, anon) -> None:
     org.add_node("sre")
     assert org.patch(org.org_id, {"integrations": {
@@ -194,3 +210,45 @@ def test_endpoint_below_the_secret_needs_the_secret_rewritten(org) -> None:
     assert response.status_code == 422 and response.json()["code"] == "secret_rebind_required"
     # at the node that holds the secret, an endpoint change is fine
     assert org.patch(org.org_id, {"integrations": {"datadog": {"site": "datadoghq.eu"}}}).status_code == 200
+
+
+def test_dropping_its_own_secret_cannot_leave_the_teams_endpoint_on_the_orgs_secret(org, admin) -> None:
+    """A team that pointed an integration at its own host with its own secret cannot then drop that
+    secret so the org's shows through to its host (DESIGN §8: a team cannot point the org's API key
+    at its own host) — whether by a merge-patch null, a PUT without it or a JSON Patch remove."""
+    org.add_node("sre")
+    assert org.patch(org.org_id, {"integrations": {"grafana": {
+        "url": "https://acme.grafana.net", "service_account_token": "glsa_org"}}}).status_code == 200
+    with org.team_client("sre", ["config:read", "config:write"]) as team:
+        response = team.patch("/config/me", json={"config": {"integrations": {"grafana": {
+            "url": "https://evil.example.com", "service_account_token": "glsa_team"}}}})
+        assert response.status_code == 200, response.text
+        version = response.json()["version"]
+        attempts = [
+            team.patch("/config/me", json={"config": {"integrations": {"grafana": {"service_account_token": None}}}}),
+            team.put("/config/me", json={"config": {"integrations": {"grafana": {"url": "https://evil.example.com"}}}}),
+            team.patch("/config/me", content=json.dumps(
+                [{"op": "remove", "path": "/integrations/grafana/service_account_token"}]),
+                headers={"Content-Type": "application/json-patch+json"}),
+        ]
+        for response in attempts:
+            assert response.status_code == 422, response.text
+            assert response.json()["code"] == "secret_rebind_required"
+            assert response.json()["path"] == "/integrations/grafana/url"
+            assert "glsa" not in response.text
+        assert team.get("/config/me/raw").json()["lineage"][-1]["version"] == version
+        # tombstoning the secret (nothing inherited is sent anywhere) or dropping the endpoint too is fine
+        assert team.patch("/config/me", content=json.dumps(
+            [{"op": "add", "path": "/integrations/grafana/service_account_token", "value": None}]),
+            headers={"Content-Type": "application/json-patch+json"}).status_code == 200
+        assert team.patch("/config/me", json={"config": {"integrations": {"grafana": {
+            "service_account_token": "glsa_team2"}}}}).status_code == 200
+        assert team.patch("/config/me", json={"config": {"integrations": {"grafana": {
+            "url": None, "service_account_token": None}}}}).status_code == 200
+    # an admin writing below the org is bound alike, rollback included
+    assert org.patch("sre", {"integrations": {"grafana": {
+        "url": "https://team.grafana.net", "service_account_token": "glsa_t"}}}).status_code == 200
+    response = org.patch("sre", {"integrations": {"grafana": {"service_account_token": None}}})
+    assert response.status_code == 422 and response.json()["code"] == "secret_rebind_required"
+    response = admin.post(org.node_path("sre") + "/config/rollback", json={"version": version})
+    assert response.status_code == 200, response.text  # that version holds the team's own secret

@@ -103,6 +103,24 @@ def test_listing_filters_total_and_order(team):
     assert [r["id"] for r in second["runs"]] == [ids[0]]
 
 
+def test_listing_filters_take_the_finish_aliases(org, team, admin, internal):
+    """`completed` and `failed`, accepted when finishing a run, filter the listings as what they
+    stand for (success, error) rather than being refused."""
+    done, broke = _run(team), _run(team)
+    _run(team)
+    team.patch(f"/agent-runs/{done['id']}", json={"status": "completed"})
+    team.patch(f"/agent-runs/{broke['id']}", json={"status": "failed"})
+    for alias, run in (("completed", done), ("failed", broke)):
+        for client, path, params in (
+            (team, "/agent-runs", {}),
+            (admin, f"/admin/orgs/{org.org_id}/agent-runs", {}),
+            (internal, "/internal/agent-runs/list", {"org_id": org.org_id}),
+        ):
+            response = client.get(path, params={**params, "status": alias})
+            assert response.status_code == 200, response.text
+            assert [r["id"] for r in response.json()["runs"]] == [run["id"]]
+
+
 def test_run_config_is_rebuilt_from_its_versions(org, team):
     run = _run(team)
     org.patch(org.org_id, {"model": "changed"})

@@ -156,8 +156,11 @@ def check_write(
     """Check every integration field this write sets against its schema.
 
     Returns the plaintexts of catalog `secret` fields to seal (tokens, plaintext) and the
-    (integration, field) endpoint fields the write sets. Unknown integrations are open;
-    values the write does not change are not judged again (a schema may have changed since).
+    (integration, field) endpoint fields the write sets — or keeps, when it drops that
+    integration's own secret (DESIGN §8: an inherited secret must not reach them). Every
+    integration id the write sets is an identifier (DESIGN §2; a tombstone may clear any).
+    Unknown integrations are open; values the write does not change are not judged again (a
+    schema may have changed since).
     `lenient`: a field the schema lacks is kept (`unknown_field`) instead of refused.
     """
     to_seal: list[tuple[list[str], str]] = []
@@ -166,9 +169,14 @@ def check_write(
     for integration, value in _integrations(new_own).items():
         fields = catalog.get(integration)
         old_value = old_all.get(integration, ABSENT)
-        if fields is None or value is None or (old_value is not ABSENT and _same(value, old_value)):
+        if value is None or (old_value is not ABSENT and _same(value, old_value)):
             continue
         base = f"/integrations/{escape_token(integration)}"
+        if not is_valid_id(integration):  # DESIGN §2: an integration id is an identifier
+            raise IntegrationError(base, f"{base}: an integration id is 1-64 of A-Z a-z 0-9 _ - starting with a "
+                                         "letter or digit")
+        if fields is None:
+            continue
         if not isinstance(value, dict) or secret_leaves.SECRET_KEY in value:
             raise IntegrationError(base, f"{base}: an integration is an object of fields")
         by_name = {f["name"]: f for f in fields}
@@ -201,7 +209,20 @@ def check_write(
                 raise IntegrationError(path, f"{path}: {problem}")
             if field.get("endpoint"):
                 endpoints.append((integration, name))
+        if _drops_a_secret(by_name, old_fields, value):
+            # the endpoints the node keeps are judged again: an inherited secret may now reach them
+            endpoints += [(integration, n) for n, f in by_name.items()
+                          if f.get("endpoint") and value.get(n) is not None and (integration, n) not in endpoints]
     return to_seal, endpoints
+
+
+def _drops_a_secret(by_name: Mapping[str, Mapping[str, Any]], old_fields: dict[str, Any],
+    new_fields: dict[str, Any]) -> bool:
+    """Whether a write removes (or turns to `null`) a `secret` field this node's own config held."""
+    return any(
+        f.get("secret") and old_fields.get(n) is not None and new_fields.get(n) is None
+        for n, f in by_name.items()
+    )
 
 
 def supplier(chain: Sequence[dict[str, Any]], tokens: list[str]) -> int | None:

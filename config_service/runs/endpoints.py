@@ -24,6 +24,7 @@ from config_service.http import ClientInputRoute, json_body, json_response
 from config_service.kit.jsondoc import MAX_SAFE_INTEGER
 from config_service.runs import service, tool_calls
 from config_service.runs.schemas import (
+    STATUS_ALIASES,
     CleanupRequest,
     CleanupResult,
     InternalRunList,
@@ -33,7 +34,7 @@ from config_service.runs.schemas import (
     RunList,
     RunOut,
     RunStats,
-    RunStatus,
+    RunStatusFilter,
     ToolCallBatch,
     ToolCallIn,
     ToolCallList,
@@ -115,6 +116,7 @@ async def _list(
     offset: int,
 ) -> RunList:
     org_id, node_id = policy.run_reader(principal, org_id, node_id)
+    status = STATUS_ALIASES.get(status, status) if status is not None else None
     async with ctx.db.transaction() as session:
         flt = await service.node_filter(
             session, org_id, node_id, status=status, agent_name=agent_name, since=since, until=until,
@@ -137,7 +139,7 @@ async def create_run(
 async def list_runs(
     ctx: Context,
     principal: RunReader,
-    status: RunStatus | None = None,
+    status: RunStatusFilter | None = None,
     agent_name: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -213,7 +215,7 @@ async def admin_list_runs(
     principal: OrgAdmin,
     org_id: str,
     team_node_id: str | None = None,
-    status: RunStatus | None = None,
+    status: RunStatusFilter | None = None,
     agent_name: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -244,7 +246,7 @@ async def internal_list_runs(
     principal: Internal,
     org_id: str,
     team_node_id: str | None = None,
-    status: RunStatus | None = None,
+    status: RunStatusFilter | None = None,
     agent_name: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,

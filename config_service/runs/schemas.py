@@ -15,6 +15,8 @@ MAX_TEXT_BYTES = 256 * 1024
 FINAL_STATUSES = ("success", "error", "timeout")
 STATUS_ALIASES = {"completed": "success", "failed": "error"}
 RunStatus = Literal["running", "success", "error", "timeout"]
+# what a listing's `status` filter takes: a status, or an alias a finish accepts (read as its status)
+RunStatusFilter = Literal["running", "success", "error", "timeout", "completed", "failed"]
 # A run id a client chooses (the peer's agents send 8 hex characters, or a uuid): also its
 # idempotency key. Run paths take it or the server's uuid.
 RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"

@@ -188,6 +188,24 @@ def test_sse_last_event_id_and_revocation_closes(team_setup, server, server_b):
     assert event["received"] - revoked_at < 1.0, "a revocation closes the token's streams within 1 s (DESIGN §4)"
 
 
+def test_sse_follows_the_lineage_and_keeps_alive(team_setup, server):
+    """An ancestor's write that changes the node's effective config is an event; one the node
+    overrides is not (nothing changed for it); a quiet stream carries a keep-alive comment every 15 s."""
+    org = team_setup
+    assert org.patch("sre", {"model": "own"}).status_code == 200
+    reader = SSEReader(server.api + "/config/me/watch", {"Authorization": f"Bearer {org.token('sre')}"}).start()
+    first = reader.next()
+    opened = time.monotonic()
+    assert org.patch("unit", {"from_unit": 1}).status_code == 200
+    change = reader.next()
+    assert json.loads(change["data"])["effective_config"] == {"model": "own", "from_unit": 1}
+    assert change["id"] != first["id"]
+    assert org.patch(org.org_id, {"model": "gpt-5"}).status_code == 200  # overridden below: no change for sre
+    wait_until(lambda: reader.comments >= 1, timeout=18)
+    assert 14 <= time.monotonic() - opened <= 18, "the first keep-alive comes after about 15 s"
+    assert reader.events.empty(), "no event without a change of the node's effective config"
+
+
 def test_sse_last_event_id_may_be_the_etag_header(team_setup, server):
     """The `ETag` header's quoted form of the current tag (what a client holding the header sends)
     counts as the current tag too: nothing until the next change."""

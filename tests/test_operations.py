@@ -65,6 +65,16 @@ def test_health_and_ready(server: ServerProcess) -> None:
     assert ready.json() == {"status": "ok", "database": "ok", "schema": migrate.head_revision()}
 
 
+def test_health_ready_and_metrics_answer_head_without_a_token(server: ServerProcess) -> None:
+    """Probes that send HEAD (`curl -I`, some load balancers) get the GET's status and headers, no
+    body; a credential, even a malformed one, changes nothing on these three."""
+    for path in ("/health", "/ready", "/metrics"):
+        get = httpx.get(server.url + path, headers={"Authorization": "Bearer not-a-token"})
+        head = httpx.head(server.url + path)
+        assert get.status_code == head.status_code == 200, (path, head.status_code)
+        assert head.content == b"" and head.headers["content-type"] == get.headers["content-type"]
+
+
 def test_ready_fails_when_the_schema_or_the_database_goes_away(pg_admin_url: str, fresh_database: str,
                                                                tmp_path: Path) -> None:
     env = clean_env() | new_keys() | {"DATABASE_URL": fresh_database}

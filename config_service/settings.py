@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from config_service.db.urls import DatabaseUrlError, sqlalchemy_url
 
 REQUIRED_IN_PRODUCTION = ("DATABASE_URL", "ADMIN_TOKEN", "TOKEN_PEPPER", "SECRETS_KEY")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # a named internal caller (DESIGN §4): what `X-Internal-Service: <name>` may say
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # names that would read as another principal's actor in the audit log
@@ -43,6 +44,16 @@ def settings_errors(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _check_master_key(name: str, value: str) -> None:
+    """A master key is 32 bytes, base64 (never echoed: it is a secret)."""
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise SettingsError(f"{name} must be 32 random bytes, base64-encoded")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
@@ -59,7 +70,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
-    max_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     # the one route with its own body limit: POST /api/v1/admin/orgs/{org}/import (DESIGN §12.4)
     import_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
     cache_enabled: bool = True
@@ -91,6 +102,15 @@ class Settings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     max_connections_per_client: int = Field(default=100, ge=1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if value not in LOG_LEVELS:
+                raise ValueError("must be one of " + ", ".join(LOG_LEVELS))
+        return value
 
     @field_validator("admin_token", "internal_service_token")
     @classmethod
@@ -140,18 +160,16 @@ class Settings(BaseSettings):
                     + ", ".join(missing)
                     + " to be set (see README: Settings)."
                 )
-        if self.database_url:
-            try:
-                sqlalchemy_url(self.database_url)
-            except DatabaseUrlError as exc:
-                raise SettingsError(str(exc)) from None
+        for name, url in (("DATABASE_URL", self.database_url), ("LISTEN_DATABASE_URL", self.listen_database_url)):
+            if url:
+                try:
+                    sqlalchemy_url(url, name)
+                except DatabaseUrlError as exc:
+                    raise SettingsError(str(exc)) from None
         if self.secrets_key is not None:
-            try:
-                raw = base64.b64decode(self.secrets_key.get_secret_value(), validate=True)
-            except ValueError as exc:
-                raise SettingsError("SECRETS_KEY must be 32 random bytes, base64-encoded") from exc
-            if len(raw) != 32:
-                raise SettingsError("SECRETS_KEY must be 32 random bytes, base64-encoded")
+            _check_master_key("SECRETS_KEY", self.secrets_key.get_secret_value())
+        if self.secrets_key_previous:  # empty is unset
+            _check_master_key("SECRETS_KEY_PREVIOUS", self.secrets_key_previous.get_secret_value())
         self.trusted_networks()
         self._check_service_names()
 

@@ -180,9 +180,72 @@ def test_sse_last_event_id_and_revocation_closes(team_setup, server, server_b):
     assert reader.events.empty(), "Last-Event-ID = current etag sends nothing until the next change"
     org.patch("sre", {"n": 1})
     assert reader.next()["event"] == "config"
-    org.admin.post(f"/admin/orgs/{org.org_id}/teams/sre/tokens/{issued['id']}/revoke")
-    assert reader.next()["event"] == "revoked"
+    revoked_at = time.monotonic()
+    assert org.admin.post(f"/admin/orgs/{org.org_id}/teams/sre/tokens/{issued['id']}/revoke").status_code == 204
+    event = reader.next()
+    assert event["event"] == "revoked" and json.loads(event["data"]) == {"reason": "revoked"}
     assert reader.done.wait(5), "the stream is closed after `revoked`"
+    assert event["received"] - revoked_at < 1.0, "a revocation closes the token's streams within 1 s (DESIGN §4)"
+
+
+def test_sse_follows_the_lineage_and_keeps_alive(team_setup, server):
+    """An ancestor's write that changes the node's effective config is an event; one the node
+    overrides is not (nothing changed for it); a quiet stream carries a keep-alive comment every 15 s."""
+    org = team_setup
+    assert org.patch("sre", {"model": "own"}).status_code == 200
+    reader = SSEReader(server.api + "/config/me/watch", {"Authorization": f"Bearer {org.token('sre')}"}).start()
+    first = reader.next()
+    opened = time.monotonic()
+    assert org.patch("unit", {"from_unit": 1}).status_code == 200
+    change = reader.next()
+    assert json.loads(change["data"])["effective_config"] == {"model": "own", "from_unit": 1}
+    assert change["id"] != first["id"]
+    assert org.patch(org.org_id, {"model": "gpt-5"}).status_code == 200  # overridden below: no change for sre
+    wait_until(lambda: reader.comments >= 1, timeout=18)
+    assert 14 <= time.monotonic() - opened <= 18, "the first keep-alive comes after about 15 s"
+    assert reader.events.empty(), "no event without a change of the node's effective config"
+
+
+def test_sse_last_event_id_may_be_the_etag_header(team_setup, server):
+    """The `ETag` header's quoted form of the current tag (what a client holding the header sends)
+    counts as the current tag too: nothing until the next change."""
+    org = team_setup
+    token = org.token("sre")
+    for weak in ("", "W/"):
+        header = _get(server, token).headers["etag"]
+        assert header.startswith('"')
+        last = weak + header
+        reader = SSEReader(server.api + "/config/me/watch",
+                           {"Authorization": f"Bearer {token}", "Last-Event-ID": last}).start()
+        time.sleep(0.5)
+        assert reader.status == 200 and reader.events.empty(), f"Last-Event-ID {last} is the current etag"
+        assert org.patch("sre", {"n": last}).status_code == 200
+        event = reader.next()
+        assert event["event"] == "config" and json.loads(event["data"])["effective_config"]["n"] == last
+
+
+def test_a_long_poll_of_a_revoked_token_is_401(team_setup, server):
+    """A revocation ends a held long poll with the 401 of a revoked token, not a 304 as if the
+    wait had simply ended."""
+    org = team_setup
+    issued = org.admin.post(f"/admin/orgs/{org.org_id}/teams/sre/tokens", json={}).json()
+    etag = _get(server, issued["token"]).json()["etag"]
+    result: dict = {}
+
+    def poll():
+        response = _get(server, issued["token"], headers={"If-None-Match": f'"{etag}"'}, params={"wait": 20},
+                        timeout=30)
+        result.update(status=response.status_code, body=response.json() if response.content else None,
+                      at=time.monotonic())
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    time.sleep(0.5)
+    revoked_at = time.monotonic()
+    assert org.admin.post(f"/admin/orgs/{org.org_id}/teams/sre/tokens/{issued['id']}/revoke").status_code == 204
+    thread.join(10)
+    assert result["status"] == 401 and result["body"]["code"] == "unauthenticated", result
+    assert result["at"] - revoked_at < 1.0
 
 
 def test_sse_gone_on_delete_and_move(team_setup, server_b, admin):
@@ -206,6 +269,17 @@ def test_sse_expiry_closes(team_setup, server, internal):
     reader = SSEReader(server.api + "/config/me/watch", {"Authorization": f"Bearer {short['token']}"}).start()
     assert reader.next()["event"] == "config"
     assert reader.next(timeout=5)["event"] == "revoked"
+
+
+def test_a_long_poll_ends_when_its_token_expires(team_setup, server, internal):
+    org = team_setup
+    short = internal.post("/internal/tokens/exchange", json={"org_id": org.org_id, "team_node_id": "sre",
+        "ttl_seconds": 1}).json()
+    etag = _get(server, short["token"]).json()["etag"]
+    started = time.monotonic()
+    response = _get(server, short["token"], headers={"If-None-Match": f'"{etag}"'}, params={"wait": 30}, timeout=40)
+    assert response.status_code == 401 and response.json()["code"] == "unauthenticated"
+    assert time.monotonic() - started < 3, "answered when the token expired, not when the wait ended"
 
 
 def test_watchers_per_token_are_capped(team_setup, server):

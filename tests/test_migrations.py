@@ -34,6 +34,7 @@ PRIMARY_KEYS = {
     "node_config_versions": ["org_id", "node_id", "version"],
     "audit_events": ["id"],
     "org_keys": ["org_id", "key_id"],
+    "routing_keys": ["org_id", "key_type", "key_norm"],  # DESIGN §3: unique (org_id, key_type, key_norm)
 }
 
 # name -> (table, unique, indexed expressions)
@@ -301,6 +302,12 @@ def test_seed_tables_columns_and_primary_keys(db: psycopg.Connection) -> None:
     assert types["org_nodes.node_uid"] == "uuid"
     assert types["team_tokens.id"] == "uuid"
     assert types["org_nodes.created_at"] == "timestamp with time zone"
+    assert types["node_config_versions.diff"] == "jsonb" and types["audit_events.details"] == "jsonb"
+    assert types["audit_events.id"] == "bigint"
+    identity = db.execute(
+        "SELECT is_identity FROM information_schema.columns WHERE table_name = 'audit_events' AND column_name = 'id'"
+    ).fetchone()
+    assert identity == ("YES",), "audit_events.id is BIGINT identity"
 
 
 def test_seed_foreign_keys(db: psycopg.Connection) -> None:

@@ -65,12 +65,30 @@ def test_health_and_ready(server: ServerProcess) -> None:
     assert ready.json() == {"status": "ok", "database": "ok", "schema": migrate.head_revision()}
 
 
+def test_health_ready_and_metrics_answer_head_without_a_token(server: ServerProcess) -> None:
+    """Probes that send HEAD (`curl -I`, some load balancers) get the GET's status and headers, no
+    body; a credential, even a malformed one, changes nothing on these three."""
+    for path in ("/health", "/ready", "/metrics"):
+        get = httpx.get(server.url + path, headers={"Authorization": "Bearer not-a-token"})
+        head = httpx.head(server.url + path)
+        assert get.status_code == head.status_code == 200, (path, head.status_code)
+        assert head.content == b"" and head.headers["content-type"] == get.headers["content-type"]
+
+
 def test_ready_fails_when_the_schema_or_the_database_goes_away(pg_admin_url: str, fresh_database: str,
                                                                tmp_path: Path) -> None:
     env = clean_env() | new_keys() | {"DATABASE_URL": fresh_database}
     server = ServerProcess(env=env, log_path=tmp_path / "serve.log", args=["--migrate"]).start()
     try:
         assert httpx.get(server.url + "/ready").status_code == 200
+        # a new instance's metrics already name what DESIGN §13 counts, at 0 before it happens
+        fresh = scrape(server)
+        for sample in ('config_service_cache_total{result="hit"} 0.0', 'config_service_cache_total{result="miss"} 0.0',
+                       'config_service_auth_failures_total{code="unauthenticated",status="401"} 0.0',
+                       'config_service_auth_failures_total{code="forbidden",status="403"} 0.0',
+                       'config_service_auth_failures_total{code="insufficient_scope",status="403"} 0.0',
+                       "config_service_watchers 0.0"):
+            assert sample in fresh.splitlines(), sample
 
         # Schema not compatible (its version row is gone): the database answers, the schema does not fit.
         with psycopg.connect(libpq_url(fresh_database), autocommit=True) as conn:
@@ -146,6 +164,47 @@ def test_auth_failures_are_counted(server: ServerProcess, org) -> None:
         for code in ("forbidden", "insufficient_scope")
     )
     assert forbidden == 1
+
+
+def test_cache_hits_and_misses_are_counted_once_per_read(server: ServerProcess, org) -> None:
+    """One effective read is one cache lookup: a miss the first time (and after a write), then hits
+    — whether the cached-read fast path or the route answers."""
+    org.add_node("cached")
+    team = org.team_client("cached")
+    name = "config_service_cache_total"
+
+    def counts() -> tuple[float, float]:
+        text = scrape(server)
+        return metric(text, name, result="hit"), metric(text, name, result="miss")
+
+    for query, writes in (({}, True), ({"secrets": "masked"}, False)):
+        hits, misses = counts()
+        assert team.get("/config/me", params=query).status_code == 200
+        assert counts() == (hits, misses + 1), "the first read is one miss"
+        for _ in range(3):
+            assert team.get("/config/me", params=query).status_code == 200
+        assert counts() == (hits + 3, misses + 1), "then every read is one hit"
+        if writes:
+            assert org.patch("cached", {"k": 1}).status_code == 200
+            hits, misses = counts()
+            assert team.get("/config/me", params=query).status_code == 200
+            assert counts() == (hits, misses + 1), "a write makes the next read a miss"
+
+
+def test_watchers_gauge_counts_open_streams(server: ServerProcess, org) -> None:
+    org.add_node("watched")
+    token = org.token("watched")
+    before = metric(scrape(server), "config_service_watchers")
+    with httpx.stream("GET", server.api + "/config/me/watch", headers={"Authorization": f"Bearer {token}"},
+                      timeout=10) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines()  # kept: a dropped iterator closes the stream
+        assert next(lines).startswith("id: ")
+        assert metric(scrape(server), "config_service_watchers") == before + 1
+    deadline = time.monotonic() + 5
+    while metric(scrape(server), "config_service_watchers") != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert metric(scrape(server), "config_service_watchers") == before
 
 
 def test_db_pool_gauges(server: ServerProcess) -> None:

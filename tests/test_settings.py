@@ -89,6 +89,39 @@ def test_bad_values_are_refused_without_echoing_them(database_url: str, tmp_path
     assert password not in result.stderr
 
 
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("LISTEN_DATABASE_URL", "mysql://u:{secret}@127.0.0.1/x", "postgresql://"),
+    ("LISTEN_DATABASE_URL", "not a url {secret}", "postgresql://"),
+    ("SECRETS_KEY_PREVIOUS", "{secret}", "32"),
+    ("SECRETS_KEY_PREVIOUS", base64.b64encode(b"sixteen bytes!!!").decode(), "32"),
+    ("LOG_LEVEL", "loud", "DEBUG"),
+    ("MAX_BODY_BYTES", "0", "MAX_BODY_BYTES"),
+    ("IMPORT_MAX_BYTES", "0", "IMPORT_MAX_BYTES"),
+])
+def test_every_bad_setting_stops_the_start_naming_itself(variable: str, value: str, says: str, database_url: str,
+                                                         tmp_path: Path) -> None:
+    """A malformed optional setting is a refusal at start naming the variable (exit 2, no traceback,
+    the value never echoed), not a server that starts and fails later (a LISTEN connection retried
+    for ever, a request refused for ever) or a traceback from deep inside the start."""
+    secret = "pw-" + secrets.token_hex(6)
+    env = clean_env() | new_keys() | {"DATABASE_URL": database_url, variable: value.format(secret=secret)}
+    result = serve(env, tmp_path, "--port", str(free_port()), timeout=30)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert variable in result.stderr and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "File \"" not in result.stderr, result.stderr
+    assert secret not in result.stdout + result.stderr
+
+
+def test_log_level_is_read_in_any_case(database_url: str, tmp_path: Path) -> None:
+    env = clean_env() | new_keys() | {"DATABASE_URL": database_url, "LOG_LEVEL": "warning"}
+    server = ServerProcess(env=env, log_path=tmp_path / "serve.log").start()
+    try:
+        assert httpx.get(server.url + "/health").status_code == 200
+    finally:
+        server.stop()
+    assert '"logger":"config_service.access"' not in server.log_text()  # info lines are below WARNING
+
+
 # --- production and the schema --------------------------------------------------------------------------------
 
 

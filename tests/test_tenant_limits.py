@@ -208,3 +208,38 @@ def test_short_lived_tokens_have_a_budget_of_their_own(limited, root, internal_c
     # a lookup that issues nothing is not limited
     plain = internal_client.post("/internal/routing/lookup", json={**lookup, "issue_token": False})
     assert plain.status_code == 200 and plain.json()["found"]
+
+
+def test_a_full_instance_answers_503_with_retry_after(database_url, server_keys, tmp_path):
+    """DESIGN §10: watchers per instance are capped — 503 with `Retry-After` (the caller can only
+    try again, or another instance), for a watch and a long poll alike; a slot freed is reusable."""
+    env = clean_env() | server_keys | {"CONFIG_SERVICE_ENV": "production", "DATABASE_URL": database_url,
+                                       "WATCHERS_PER_INSTANCE": "2", "WATCHERS_PER_ORG": "10"}
+    server = ServerProcess(env=env, log_path=tmp_path / "full.log").start()
+    opened: list[Opened] = []
+    try:
+        with httpx.Client(base_url=server.api, timeout=30,
+                          headers={"Authorization": f"Bearer {server_keys['ADMIN_TOKEN']}"}) as admin:
+            org_id = new_org(admin, "sre")
+            token = team_token(admin, org_id, "sre")
+        opened += [open_watch(server, "/config/me/watch", token) for _ in range(2)]
+        assert [o.status for o in opened] == [200, 200]
+        full = open_watch(server, "/config/me/watch", token)
+        opened.append(full)
+        assert full.status == 503 and int(full.headers["retry-after"]) >= 1, full.body
+        assert httpx.Response(503, content=full.body).json()["code"] == "unavailable"
+        etag = httpx.get(server.api + "/config/me", headers={"Authorization": f"Bearer {token}"}).json()["etag"]
+        poll = httpx.get(server.api + "/config/me", params={"wait": 5},
+                         headers={"Authorization": f"Bearer {token}", "If-None-Match": f'"{etag}"'})
+        assert poll.status_code == 503 and "retry-after" in poll.headers
+        opened.pop(0).close()
+
+        def reopened() -> bool:
+            opened.append(open_watch(server, "/config/me/watch", token))
+            return opened[-1].status == 200
+
+        assert wait_for(reopened, timeout=5)
+    finally:
+        for o in opened:
+            o.close()
+        server.stop()

@@ -127,7 +127,8 @@ async def get_me(
 ) -> Response:
     """The team's effective config. Plaintext secrets only with `secrets:read` (then `no-store`),
     unless `secrets=masked`. `If-None-Match` → 304; with `wait=<s ≤ 60>` as well, a long poll that
-    answers 200 as soon as the effective config changes, or 304 when the wait ends."""
+    answers 200 as soon as the effective config changes, or 304 when the wait ends (401 when the
+    token is revoked or expires meanwhile)."""
     return await effective_response(
         ctx, request, caller.org_id, caller.node_id, reveal=policy.may_reveal(caller.principal, secrets), wait=wait,
         principal=caller.principal,

@@ -11,16 +11,17 @@ class DatabaseUrlError(ValueError):
     pass
 
 
-def sqlalchemy_url(database_url: str) -> URL:
-    """The URL for SQLAlchemy with the psycopg 3 driver (async and sync alike)."""
+def sqlalchemy_url(database_url: str, name: str = "DATABASE_URL") -> URL:
+    """The URL for SQLAlchemy with the psycopg 3 driver (async and sync alike); a refusal names the
+    setting `name` it came from."""
     try:
         url = make_url(database_url)
     except Exception:  # noqa: BLE001 - sqlalchemy raises ArgumentError on garbage (and echoes it: no)
         raise DatabaseUrlError(
-            "DATABASE_URL is not a database URL (expected postgresql://user:password@host:port/database)"
+            f"{name} is not a database URL (expected postgresql://user:password@host:port/database)"
         ) from None
     if url.drivername not in _PLAIN_SCHEMES:
-        raise DatabaseUrlError(f"DATABASE_URL must be a postgresql:// URL, not {url.drivername}://")
+        raise DatabaseUrlError(f"{name} must be a postgresql:// URL, not {url.drivername}://")
     return url.set(drivername="postgresql+psycopg")
 
 

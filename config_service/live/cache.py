@@ -42,6 +42,9 @@ class Generations:
         self._by_org[org_id] = self._by_org.get(org_id, 0) + 1
 
 
+_HIT, _MISS = metrics.CACHE.labels("hit"), metrics.CACHE.labels("miss")  # both shown from the start
+
+
 class EffectiveCache:
     """(org, node, revealed?) → serialised effective view."""
 
@@ -52,11 +55,17 @@ class EffectiveCache:
         self.generations = Generations()
         self._size = 0
 
-    def get(self, org_id: str, node_id: str, revealed: bool) -> CachedView | None:
+    def get(self, org_id: str, node_id: str, revealed: bool, *, count_miss: bool = True) -> CachedView | None:
+        """The cached view, counted as a hit or a miss. The cached-read fast path asks with
+        `count_miss=False`: on a miss the route answers, and its own lookup is the one counted,
+        so one read is one lookup in `/metrics`."""
         if not self.enabled:
             return None
         entry = self._orgs.get(org_id, {}).get((node_id, revealed))
-        metrics.CACHE.labels("hit" if entry else "miss").inc()
+        if entry is not None:
+            _HIT.inc()
+        elif count_miss:
+            _MISS.inc()
         return entry
 
     def put(self, org_id: str, node_id: str, revealed: bool, view: CachedView, generation: int) -> None:

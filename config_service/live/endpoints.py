@@ -26,6 +26,19 @@ MAX_LIFETIME_SECONDS = 15 * 60
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 
 
+def bare_tag(last_event_id: str | None) -> str | None:
+    """`Last-Event-ID` as a bare tag: the SSE `id` is the bare etag, but a client may echo the
+    `ETag` header's form (`"<etag>"`, or weak `W/"<etag>"`): both name the same tag."""
+    if last_event_id is None:
+        return None
+    tag = last_event_id.strip()
+    if tag.startswith("W/"):
+        tag = tag[2:]
+    if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+        tag = tag[1:-1]
+    return tag
+
+
 def _lifetime() -> float:
     """At most 15 minutes, jittered so that reconnects of many clients spread out."""
     return MAX_LIFETIME_SECONDS * random.uniform(0.85, 1.0)
@@ -41,7 +54,7 @@ async def watch_stream(
     deadline = loop.time() + _lifetime()
 
     async def events() -> AsyncIterator[dict[str, str] | bytes]:
-        sent = last_event_id
+        sent = bare_tag(last_event_id)
         try:
             while True:
                 if watcher.closed is not None:
@@ -93,7 +106,8 @@ async def watch_me(
     ] = None,
 ) -> EventSourceResponse:
     """SSE: an event `config` (id = etag, data `{etag, version, effective_config}`) on connect and
-    after every change; `Last-Event-ID` = the current etag sends nothing until the next change;
+    after every change; `Last-Event-ID` = the current etag (bare, as the event ids, or quoted, as
+    the `ETag` header) sends nothing until the next change;
     keep-alive comments every 15 s; the stream ends after at most 15 minutes (resume with
     `Last-Event-ID`); `revoked` / `gone` close it when the token is revoked or expires or the node
     is deleted or moved. `secrets=masked` masks secrets even for a token with `secrets:read`."""

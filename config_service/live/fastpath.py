@@ -61,7 +61,7 @@ class CachedReadFastPath:
         except AppError:
             return False
         reveal = policy.may_reveal(principal)
-        view = ctx.live.cache.get(caller.org_id, caller.node_id, reveal)
+        view = ctx.live.cache.get(caller.org_id, caller.node_id, reveal, count_miss=False)
         if view is None:
             return False
         ctx.last_used.touch(principal)

@@ -4,14 +4,16 @@ from the live cache, long-polled on request, answered by the one renderer (`live
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from fastapi import Request, Response
 
+from config_service.auth.dependencies import UNAUTHENTICATED
 from config_service.auth.principal import Principal
 from config_service.configs import service as configs
 from config_service.configs.preconditions import none_match
 from config_service.context import AppContext
-from config_service.errors import NotFound
+from config_service.errors import NotFound, Unauthenticated
 from config_service.live.cache import CachedView
 from config_service.live.render import render_effective
 
@@ -52,9 +54,12 @@ async def _long_poll(
     live = ctx.live
     # a long poll is a watcher: it counts towards its holder's, its org's and the instance's caps
     watcher = live.hub.register(org_id, node_id, view.hierarchy, principal)  # 429 / 503 over the caps
+    expires = principal.expires_at if principal is not None else None
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
+        if expires is not None:  # a token that expires while waiting is answered then, as a revoked one is
+            deadline = min(deadline, loop.time() + (expires - datetime.now(UTC)).total_seconds() + 0.01)
         # re-read after registering, so a change between the first read and now is not missed
         view = await live.effective(org_id, node_id, reveal=reveal)
         while none_match(inm, view.etag) and watcher.closed is None:
@@ -72,4 +77,7 @@ async def _long_poll(
         live.hub.unregister(watcher)
     if watcher.closed == "gone":
         raise NotFound(f"node '{node_id}' was deleted or moved while waiting")
+    if watcher.closed == "revoked" or (expires is not None and expires <= datetime.now(UTC)):
+        # the answer a new request with this token gets (the poll's token is no longer valid)
+        raise Unauthenticated(UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
     return view

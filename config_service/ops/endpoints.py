@@ -17,6 +17,8 @@ from config_service.ops import metrics
 router = APIRouter(tags=["operations"], route_class=ClientInputRoute)
 
 
+# Each also answers HEAD (`curl -I`, load balancers' probes), left out of the OpenAPI.
+@router.head("/health", include_in_schema=False)
 @router.get("/health", operation_id="health")
 async def health() -> dict[str, str]:
     """The process is alive."""
@@ -28,6 +30,7 @@ _NOT_READY: dict[int | str, dict[str, Any]] = {
 }
 
 
+@router.head("/ready", include_in_schema=False)
 @router.get("/ready", operation_id="ready", responses=_NOT_READY)
 async def ready(request: Request) -> Response:
     """The database answers and its schema is one this release can run on."""
@@ -45,6 +48,7 @@ async def ready(request: Request) -> Response:
     return json_response({"status": "ok", "database": "ok", "schema": revision})
 
 
+@router.head("/metrics", include_in_schema=False)
 @router.get("/metrics", operation_id="metrics", response_class=PlainTextResponse)
 async def prometheus(request: Request) -> Response:
     pool = request.app.state.ctx.db.engine.pool

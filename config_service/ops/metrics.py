@@ -19,6 +19,8 @@ AUTH_FAILURES = Counter(
     "config_service_auth_failures_total", "401 and 403 answers by problem code", ["status", "code"],
     registry=REGISTRY,
 )
+for _status, _code in (("401", "unauthenticated"), ("403", "forbidden"), ("403", "insufficient_scope")):
+    AUTH_FAILURES.labels(_status, _code)  # shown at 0 from the start, so a scrape names what is counted
 CACHE = Counter("config_service_cache_total", "Effective-config cache lookups", ["result"], registry=REGISTRY)
 DB_POOL = Gauge("config_service_db_pool_connections", "Database pool connections", ["state"], registry=REGISTRY)
 WATCHERS = Gauge("config_service_watchers", "Open watch streams and long polls", registry=REGISTRY)

@@ -112,6 +112,21 @@ def test_every_bad_setting_stops_the_start_naming_itself(variable: str, value: s
     assert secret not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("command", [["db", "check"], ["db", "upgrade"], ["secrets", "rotate-key"],
+                                     ["runs", "prune", "--older-than", "90d"]])
+def test_operator_commands_refuse_a_bad_setting_in_one_line(command: list[str], database_url: str,
+                                                             tmp_path: Path) -> None:
+    """The server commands besides `serve` read the same settings: a malformed one is exit 2 naming
+    the variable, without a traceback or its value."""
+    secret = "loud-" + secrets.token_hex(6)
+    env = clean_env() | new_keys() | {"DATABASE_URL": database_url, "LOG_LEVEL": secret}
+    result = subprocess.run([sys.executable, "-m", "config_service", *command], env=env, cwd=str(tmp_path),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stdout + result.stderr[-2000:]
+    assert "LOG_LEVEL" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and secret not in result.stdout + result.stderr, result.stderr
+
+
 def test_log_level_is_read_in_any_case(database_url: str, tmp_path: Path) -> None:
     env = clean_env() | new_keys() | {"DATABASE_URL": database_url, "LOG_LEVEL": "warning"}
     server = ServerProcess(env=env, log_path=tmp_path / "serve.log").start()

@@ -7,13 +7,25 @@ from contextlib import contextmanager
 
 import typer
 
-from config_service.settings import Settings, SettingsError
+from config_service.settings import Settings, SettingsError, settings_errors
 
 app = typer.Typer(help="Database schema (Alembic).", no_args_is_help=True)
 
 
+def load_settings() -> Settings:
+    """The settings of every server command: a malformed variable is exit 2 naming it, without a
+    traceback or its value (it may be a secret)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        typer.echo(f"config-service: invalid settings: {settings_errors(exc)}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _database_url() -> str:
-    settings = Settings()
+    settings = load_settings()
     if not settings.database_url and settings.is_development:
         from config_service.cli.main import resolve_database
 

@@ -15,7 +15,8 @@ from config_service.cli import secrets as secrets_commands
 from config_service.cli.client import output
 from config_service.cli.client.errors import REFUSED, UNREACHABLE, CliError
 from config_service.cli.client.session import DEFAULT_URL, hoist, make_session
-from config_service.settings import Settings, SettingsError, settings_errors
+from config_service.cli.db import load_settings
+from config_service.settings import Settings, SettingsError
 from config_service_client import ApiError, ConnectionFailed, WatchClosed
 
 # no locals in tracebacks: a client command's locals hold its token
@@ -89,7 +90,6 @@ def serve(
     """Serve the HTTP API."""
     import psycopg
     import sqlalchemy.exc
-    from pydantic import ValidationError
 
     from config_service import bootstrap
     from config_service.app import create_app
@@ -99,11 +99,7 @@ def serve(
     from config_service.ops.logging import configure
 
     exit_normally_on_termination()
-    try:
-        settings = Settings()
-    except ValidationError as exc:  # a malformed variable; its value is never echoed (it may be a secret)
-        typer.echo(f"config-service: invalid settings: {settings_errors(exc)}", err=True)
-        raise typer.Exit(2) from None
+    settings = load_settings()  # a malformed variable: exit 2 naming it, its value never echoed
     configure(settings.log_level)
     try:
         settings.check()

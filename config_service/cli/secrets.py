@@ -18,14 +18,13 @@ def rotate_key(
 
     Run it after every instance has the new SECRETS_KEY and the old one as SECRETS_KEY_PREVIOUS;
     then drop SECRETS_KEY_PREVIOUS. The service keeps running throughout."""
-    from config_service.cli.db import _database_url
+    from config_service.cli.db import _database_url, load_settings
     from config_service.db.engine import Database, make_engine
     from config_service.kit.crypto import CryptoError
     from config_service.secrets.rotation import rotate
     from config_service.secrets.service import Vault
-    from config_service.settings import Settings
 
-    settings = Settings()
+    settings = load_settings()
     current = settings.secret("secrets_key")
     if not current:
         typer.echo("config-service: SECRETS_KEY (the new master key) is not set", err=True)

@@ -506,6 +506,7 @@ async def test_policy_matrix(name: str, who: str):
 # every route of the API under exactly one of the dependencies above, or in this short public list
 PUBLIC = {
     ("GET", "/health"), ("GET", "/ready"), ("GET", "/metrics"),
+    ("HEAD", "/health"), ("HEAD", "/ready"), ("HEAD", "/metrics"),  # probes that read no body
     ("GET", "/integrations/schemas"), ("GET", "/integrations/schemas/{schema_id}"),
     # the console's shell and files, and the API docs: no data, and no credential (the console
     # signs in through the API like any client)

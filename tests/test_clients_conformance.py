@@ -75,3 +75,47 @@ def test_config_edit_takes_any_reason(tmp_path, server, org):
     assert org.own("sre")["config"] == {"model": "mistral", "gone": None, "key": "********"}  # tombstone kept
     assert team.json("config", "get", "--reveal")["effective_config"]["key"] == "s3cret"  # the mask kept it
     assert team.json("config", "history")["items"][0]["reason"] == "essai de mistral – été"
+
+
+HTML = b"<!doctype html><title>Welcome to nginx!</title>"
+
+
+@pytest.mark.parametrize("body", [HTML, {"hello": "world"}, [1, 2]])
+def test_an_answer_that_is_not_the_services_is_a_typed_error(body):
+    """`base_url` pointing at another web server: a 200 that is not the API's JSON raises
+    `UnexpectedResponse` naming the call, not a JSON or validation traceback."""
+    with LocalServer(lambda seen: Reply(200, body, {"Content-Type": "text/html"})) as s:
+        client = sdk.Client(s.url, "o.n.t")
+        with pytest.raises(sdk.UnexpectedResponse) as raised:
+            client.effective()
+    assert isinstance(raised.value, sdk.ConfigServiceError)
+    assert "/api/v1/config/me" in str(raised.value) and "service root" in str(raised.value)
+
+
+def test_the_cli_says_a_wrong_url_is_not_the_service(tmp_path):
+    with LocalServer(lambda seen: Reply(200, HTML, {"Content-Type": "text/html"})) as s:
+        result = Cli(tmp_path, s.url, "o.n.t").run("whoami")
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert "service root" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_a_command_quietly(tmp_path):
+    """Ctrl-C while a command waits for the service: exit 130, no traceback."""
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    from tests.cli_support import COMMAND
+
+    with socket.socket() as listener:  # accepts connections and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        cli = Cli(tmp_path, f"http://127.0.0.1:{listener.getsockname()[1]}", "o.n.t")
+        process = subprocess.Popen([str(COMMAND), "whoami"], env=cli.env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        time.sleep(2)  # the command is waiting for an answer
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err

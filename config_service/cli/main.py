@@ -17,7 +17,7 @@ from config_service.cli.client.errors import REFUSED, UNREACHABLE, CliError
 from config_service.cli.client.session import DEFAULT_URL, hoist, make_session
 from config_service.cli.db import load_settings
 from config_service.settings import Settings, SettingsError
-from config_service_client import ApiError, ConnectionFailed, WatchClosed
+from config_service_client import ApiError, ConnectionFailed, UnexpectedResponse, WatchClosed
 
 # no locals in tracebacks: a client command's locals hold its token
 app = typer.Typer(
@@ -150,12 +150,17 @@ def main(argv: list[str] | None = None) -> None:
     except ConnectionFailed as exc:
         output.problem(str(exc), "unreachable")
         sys.exit(UNREACHABLE)
+    except UnexpectedResponse as exc:  # --url names another web server: the service is not there
+        output.problem(str(exc), "unexpected_response")
+        sys.exit(UNREACHABLE)
     except WatchClosed as exc:
         output.problem(str(exc), exc.event)
         sys.exit(REFUSED)
     except CliError as exc:
         output.problem(str(exc))
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # Ctrl-C: stop quietly, as a shell expects (128 + SIGINT)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from config_service_client.errors import (
     ServerError,
     ServiceUnavailable,
     Unauthenticated,
+    UnexpectedResponse,
     Unprocessable,
     UnsupportedMediaType,
     WatchClosed,
@@ -56,7 +57,7 @@ __all__ = [
     "HasChildren", "IdempotencyMismatch", "ImportRefused", "InsufficientScope", "InvalidConfig", "InvalidJson",
     "InvalidRequest", "LockedPath", "MethodNotAllowed", "NotFound", "PayloadTooLarge", "PreconditionFailed",
     "PreconditionRequired", "RateLimited", "RequestHeaderTooLarge", "RequestTimeout", "RoutingConflict", "RunFinished",
-    "SchemaInUse", "SecretRebindRequired",
+    "SchemaInUse", "SecretRebindRequired", "UnexpectedResponse",
     "ServerError", "ServiceUnavailable", "Unauthenticated", "Unprocessable", "UnsupportedMediaType", "WatchClosed",
     "WatchGone", "WatchRevoked",
 ]

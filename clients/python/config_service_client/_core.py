@@ -107,7 +107,18 @@ class Core:
     # ---- answers -------------------------------------------------------------------------------
 
     def result(self, call: Call[T], response: httpx.Response) -> T:
-        """The typed result of a final answer; an `ApiError` subclass for a problem."""
+        """The typed result of a final answer; an `ApiError` subclass for a problem;
+        `UnexpectedResponse` for an answer that is not the API's (not JSON, or not its shape)."""
+        try:
+            return self._result(call, response)
+        except ValueError as exc:  # a JSON decode error, or pydantic's ValidationError (a ValueError)
+            raise errors.UnexpectedResponse(
+                f"the answer to {call.method} {response.request.url.path} (HTTP {response.status_code}, "
+                f"{response.headers.get('content-type') or 'no content type'}) is not the service's JSON: "
+                f"is {self.base_url} the service root?"
+            ) from exc
+
+    def _result(self, call: Call[T], response: httpx.Response) -> T:
         status = response.status_code
         key = self._key(call.path, call.query()) if call.method == "GET" else None
         cached = self._cached(key) if status == 304 and key is not None else None

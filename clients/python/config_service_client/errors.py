@@ -20,6 +20,11 @@ class ConnectionFailed(ConfigServiceError, ConnectionError):
     """The service could not be reached (refused, timed out, reset), after the retries."""
 
 
+class UnexpectedResponse(ConfigServiceError):
+    """An answer that is not the API's: not JSON, or not the shape of the call's result (is
+    `base_url` the service root, or another web server?)."""
+
+
 class ApiError(ConfigServiceError):
     """A problem+json answer: `status`, `code`, `detail`, and `path` / `holder` / `current` where given."""
 

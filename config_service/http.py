@@ -92,8 +92,8 @@ def _unstorable(exc: jsondoc.NotInteroperable, configs: tuple[str, ...]) -> AppE
 async def json_body(request: Request, configs: tuple[str, ...] = ()) -> Any:
     """The request body as JSON (`client_json`); a body labelled as another media type is 415."""
     raw = await request.body()
-    if raw and not is_json_media_type(media_type(request)):
-        raise UnsupportedMediaType(f"this route takes application/json, not {media_type(request)}")
+    if raw:
+        refuse_non_json(request)
     return client_json(raw, configs)
 
 
@@ -120,14 +120,18 @@ def is_json_media_type(kind: str) -> bool:
     return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
 
 
+def refuse_non_json(request: Request) -> None:
+    """A JSON route's body labelled as another media type is 415 (no Content-Type reads as JSON)."""
+    kind = media_type(request)
+    if not is_json_media_type(kind):
+        raise UnsupportedMediaType(f"this route takes application/json, not {kind}")
+
+
 def refuse_other_media_types(request: Request) -> None:
-    """A route that reads a JSON body model takes JSON (or no Content-Type at all): a body labelled
-    as something else is 415, not a 422 about the shape FastAPI made of its bytes."""
-    has_body = request.headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in request.headers
-    if not has_body:
-        return
-    if not is_json_media_type(media_type(request)):
-        raise UnsupportedMediaType(f"this route takes application/json, not {media_type(request)}")
+    """A route that reads a JSON body model: a body labelled as something else is 415, not a 422
+    about the shape FastAPI made of its bytes."""
+    if request.headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in request.headers:
+        refuse_non_json(request)
 
 
 class ClientInputRoute(APIRoute):

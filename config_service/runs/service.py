@@ -100,8 +100,8 @@ async def create_run(
     await locks.lock_org(session, org_id, shared=True)
     key = _run_key(body, idempotency_key)
     fingerprint = _fingerprint(org_id, node_id, body)
-    node_uid = (await orgs.get_node_or_404(session, org_id, node_id)).node_uid
-    if key is not None:
+    if key is not None:  # a retry is answered before the lineage is read: by this node incarnation's key
+        node_uid = (await orgs.get_node_or_404(session, org_id, node_id)).node_uid
         existing = await _holder(session, body.run_id, org_id, node_id, node_uid, key)
         if existing is not None:
             return _replayed(existing, org_id, node_id, node_uid, fingerprint), False
@@ -136,12 +136,12 @@ async def create_run(
     if run is not None:
         return run_out(run), True
     # a unique index said no: a concurrent retry won the insert, or the id is someone else's
-    holder = await _holder(session, body.run_id, org_id, node_id, node_uid, key)
+    holder = await _holder(session, body.run_id, org_id, node_id, snap.node_uid, key)
     if holder is None and client_uuid is not None:
         holder = await repository.get(session, client_uuid)
     if holder is None:
         raise Conflict("run_id is already in use")
-    return _replayed(holder, org_id, node_id, node_uid, fingerprint), False
+    return _replayed(holder, org_id, node_id, snap.node_uid, fingerprint), False
 
 
 def _masked(text: str | None, secrets: tuple[str, ...]) -> str | None:
